@@ -1,0 +1,280 @@
+"""The command line: the only module that prints or exits.
+
+Exit codes: 0 ok, 1 a check failed, 2 usage or config error, 130 interrupted. Progress goes to stderr,
+results to stdout; Rich drops colour for NO_COLOR and for output that is not a terminal.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+
+import click
+import numpy as np
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from cerepro import __version__, config, runner
+from cerepro.config import SpecError
+
+EXIT_OK, EXIT_CHECK_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+# Wide tables stay whole when piped (Rich assumes 80 columns off a terminal).
+out = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+err = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 160)
+
+
+class CereproUsageError(click.UsageError):
+    """Exit 2 with a one-line message and no usage dump."""
+
+    def show(self, file=None) -> None:  # noqa: D102 - click's hook
+        click.echo(f"Error: {self.format_message()}", err=True)
+
+
+def _fail(message: str) -> None:
+    raise CereproUsageError(message)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="cerepro")
+def main() -> None:
+    """Re-run the experiments of Hochreiter & Schmidhuber (1997), "Long Short-Term Memory"."""
+
+
+@main.command("list")
+def list_cmd() -> None:
+    """Name the experiments, their aliases and the models."""
+    from cerepro.protocols import PROTOCOLS
+    from cerepro.tasks import TASKS
+
+    table = Table(title="Experiments", title_justify="left")
+    for col in ("experiment", "aliases", "paper table", "rows", "variants", "title"):
+        table.add_column(col)
+    seen = set()
+    for name, path in config.spec_files().items():
+        if path in seen:
+            continue
+        seen.add(path)
+        exp = config.load(path)
+        table.add_row(exp.name, ", ".join(exp.aliases), exp.paper_table, str(len(exp.rows)),
+                      str(len({v.variant for v in exp.variants})), exp.title)
+    out.print(table)
+    from cerepro.models import MODELS
+
+    models = Table(title="Models", title_justify="left")
+    models.add_column("model")
+    models.add_column("what it is")
+    for name, (_, doc) in MODELS.items():
+        models.add_row(name, doc)
+    out.print(models)
+    out.print(f"Protocols: {', '.join(PROTOCOLS)}")
+    out.print(f"Tasks for 'cerepro sample': {', '.join(TASKS)}")
+
+
+@main.command()
+@click.argument("task")
+@click.option("--n", "n", default=5, show_default=True, type=click.IntRange(min=1), help="Number of sequences.")
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0), help="Random seed.")
+def sample(task: str, n: int, seed: int) -> None:
+    """Print generated sequences of TASK as JSON lines (one object per sequence)."""
+    from cerepro.tasks import TASKS
+
+    if task not in TASKS:
+        _fail(f"unknown task {task!r}{config._hint(task, TASKS)}; tasks: {', '.join(TASKS)}")
+    batch = TASKS[task][0](np.random.default_rng(seed), n)
+    for line in _sample_lines(batch):
+        click.echo(json.dumps(line))
+
+
+def _sample_lines(batch) -> list[dict]:
+    from cerepro.tasks.base import dense_inputs
+
+    lines = []
+    dense = dense_inputs(batch) if (batch.inputs is not None or batch.n_in <= 16) else None
+    for i in range(batch.n):
+        L = int(batch.lengths[i])
+        line: dict = {}
+        if batch.symbols is not None:
+            line["symbols"] = batch.symbols[i]
+        if dense is not None:
+            line["inputs"] = dense[i, :L].tolist()
+        else:  # one-hot with many units: the index of the active unit per step
+            line["inputs"] = batch.input_index[i, :L].tolist()
+            line["input_encoding"] = "one-hot index"
+        line["targets"] = batch.targets[i, :L].tolist()
+        line["target_mask"] = batch.target_mask[i, :L].tolist()
+        for key, value in (batch.info or {}).items():
+            if not (isinstance(value, np.ndarray) and value.shape[:1] == (batch.n,)):
+                line[key] = value.tolist() if isinstance(value, np.ndarray) else value  # shared by all sequences
+                continue
+            v = value[i]
+            line[key] = v[:L].tolist() if v.ndim and v.shape[0] == batch.targets.shape[1] else v.tolist()
+        lines.append(line)
+    return lines
+
+
+@main.command()
+@click.argument("experiment")
+@click.option("--trials", type=click.IntRange(min=1), help="Trials per row (default: the paper's).")
+@click.option("--seed", type=click.IntRange(min=0), help="Run seed; same seed, same tables (default: the spec's).")
+@click.option("--workers", type=click.IntRange(min=1), help="Parallel processes (default: number of cores).")
+@click.option("--max-sequences", type=click.IntRange(min=1), help="Cap on training sequences per trial.")
+@click.option("--variants", "variants", default="", help="Variant rows to add: comma-separated names, or 'all'.")
+@click.option("--baselines", is_flag=True, help="Add the rows of the methods the paper compared with (RTRL, BPTT, ...).")
+@click.option("--rows", "only_rows", default="", help="Only these paper rows (comma-separated names).")
+@click.option("--out", "out_dir", default="results", show_default=True, type=click.Path(file_okay=False), help="Output folder.")
+@click.option("--fresh", is_flag=True, help="Redo trials already in the ledger.")
+def run(experiment: str, trials, seed, workers, max_sequences, variants: str, baselines: bool, only_rows: str, out_dir: str,
+        fresh: bool) -> None:
+    """Re-run EXPERIMENT (name, alias, or a YAML spec file) and write results/<experiment>.csv/.md."""
+    try:
+        exp = config.resolve(experiment)
+        chosen = "all" if variants == "all" else tuple(v for v in variants.split(",") if v)
+        spec_rows = exp.select(chosen, baselines=baselines)
+        if only_rows:
+            names = [r for r in only_rows.split(",") if r]
+            known = [r.name for r in exp.rows + exp.baselines]
+            for name in names:
+                if name not in known:
+                    _fail(f"unknown row {name!r} of {exp.name}{config._hint(name, known)}")
+            spec_rows = tuple(r for r in spec_rows if r.name in names)
+        rows = config.with_overrides(spec_rows, trials=trials, max_sequences=max_sequences)
+    except SpecError as exc:
+        _fail(str(exc))
+    out_path = Path(out_dir)
+    _check_writable(out_path)
+    workers = workers or os.cpu_count() or 1
+    seed = exp.seed if seed is None else seed
+    signal.signal(signal.SIGTERM, _sigterm_to_interrupt)
+    err.print(f"[bold]{exp.title}[/]: {len(rows)} rows, seed {seed}, {workers} workers")
+    progress = Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("trials"),
+        TextColumn("{task.fields[sequences]:,} sequences"), TimeElapsedColumn(), TimeRemainingColumn(),
+        console=err, transient=False,
+    )
+    result = None
+    try:
+        with progress:
+            task = progress.add_task(exp.name, total=None, sequences=0)
+            for event in runner.run(exp, rows, spec_rows, seed, workers, out_path, fresh=fresh):
+                if event.kind == "start":
+                    progress.update(task, total=event.data["trials"])
+                    if event.data["skipped"]:
+                        err.print(f"{event.data['skipped']} trials already in the ledger; use --fresh to redo them")
+                elif event.kind == "progress":
+                    progress.update(task, sequences=progress.tasks[0].fields["sequences"] + event.data["sequences"])
+                elif event.kind == "trial":
+                    progress.advance(task)
+                elif event.kind == "done":
+                    result = event.data
+    except KeyboardInterrupt:
+        err.print(f"Interrupted: finished trials are kept in {out_path / 'ledger.sqlite'}; "
+                  f"run the same command again to resume.")
+        sys.exit(EXIT_INTERRUPTED)
+    _print_table(result["table"], exp.title)
+    rate = result["trials_run"] / result["wall_s"] if result["wall_s"] > 0 else 0.0
+    err.print(f"{result['trials_run']} trials in {result['wall_s']:.1f} s ({rate:.2f} trials/s); wrote "
+              + ", ".join(str(p) for p in result["paths"]))
+
+
+def _sigterm_to_interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
+def _check_writable(path: Path) -> None:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / ".cerepro-write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        _fail(f"cannot write to --out {str(path)!r}: {exc.strerror or exc}")
+
+
+def _num(value, digits: int = 0) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return "-"
+    return f"{value:,.{digits}f}"
+
+
+def _print_table(df, title: str) -> None:
+    table = Table(title=title, title_justify="left")
+    for col, justify in (("row", "left"), ("variant", "left"), ("weights", "right"), ("lr", "right"), ("trials", "right"),
+                         ("success %", "right"), ("paper %", "right"), ("mean seq.", "right"), ("paper mean", "right"),
+                         ("median", "right"), ("min-max", "right"), ("scale", "left")):
+        table.add_column(col, justify=justify)
+    for r in df.itertuples():
+        faithful = r.variant == "paper"
+        table.add_row(
+            r.row, r.variant, str(r.weights), f"{r.lr:g}", str(r.trials), _num(r.success_pct, 1),
+            _num(r.paper_success_pct) if faithful else "", _num(r.seq_mean), _num(r.paper_seq_mean) if faithful else "",
+            _num(r.seq_median), f"{_num(r.seq_min)}-{_num(r.seq_max)}" if r.successes else "-", r.scale,
+        )
+    out.print(table)
+
+
+@main.command()
+@click.argument("experiment")
+def show(experiment: str) -> None:
+    """Print the fully resolved spec (YAML) a run of EXPERIMENT would use."""
+    import dataclasses
+
+    import yaml
+
+    try:
+        exp = config.resolve(experiment)
+    except SpecError as exc:
+        _fail(str(exc))
+    doc = {
+        "experiment": exp.name, "title": exp.title, "paper_table": exp.paper_table, "protocol": exp.protocol,
+        "seed": exp.seed, "source": exp.source,
+        "rows": [{"name": r.name, "variant": r.variant, "weights": r.config.n_weights(), "config_hash": r.config_hash(),
+                  **({"note": r.note} if r.note else {}), **_plain(dataclasses.asdict(r.config))}
+                 for r in exp.rows + exp.variants + exp.baselines],
+    }
+    click.echo(yaml.safe_dump(doc, sort_keys=False, width=120), nl=False)
+
+
+def _plain(d: dict) -> dict:
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
+
+
+@main.command()
+@click.argument("experiment")
+@click.option("--out", "out_dir", default="results", show_default=True, type=click.Path(file_okay=False))
+def compare(experiment: str, out_dir: str) -> None:
+    """Print our table of EXPERIMENT beside the paper's, from results/<experiment>.csv."""
+    import pandas as pd
+
+    try:
+        exp = config.resolve(experiment)
+    except SpecError as exc:
+        _fail(str(exc))
+    path = Path(out_dir) / f"{exp.name}.csv"
+    if not path.exists():
+        _fail(f"no results for {exp.name} in {out_dir}; run 'cerepro run {exp.name}' first")
+    _print_table(pd.read_csv(path, keep_default_na=True), exp.title)
+
+
+@main.command()
+@click.option("--kernel-steps", default=2_000_000, show_default=True, type=click.IntRange(min=1000))
+@click.option("--reference-steps", default=20_000, show_default=True, type=click.IntRange(min=100))
+def bench(kernel_steps: int, reference_steps: int) -> None:
+    """Time-steps per second of each model kernel and of its plain-numpy reference, in one run."""
+    from cerepro import bench as bench_mod
+
+    table = Table(title="Online training speed, one core (time-steps per second)", title_justify="left")
+    for col in ("net", "weights", "kernel", "numpy reference", "speed-up"):
+        table.add_column(col, justify="left" if col == "net" else "right")
+    for r in bench_mod.run(kernel_steps, reference_steps):
+        table.add_row(r["case"], str(r["weights"]), f"{r['kernel_steps_per_s']:,.0f}", f"{r['reference_steps_per_s']:,.0f}",
+                      f"{r['speedup']:.0f}x")
+    out.print(table)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,44 @@
+"""Learners. Each model module offers the same small interface, so every protocol can train every model:
+
+    n_weights(cfg, n_in, n_out) -> int             the trainable weights of the net a row describes
+    build(rng, cfg, n_in, n_out) -> Net            initial weights (drawn from rng), masks, kernel spec, workspace
+    Net.step                                       the compiled per-sequence kernel, called by protocol kernels as
+        step(W_hid, W_out, M_hid, M_out, spec, ws, x_index, x_dense, targets, target_mask, length, lr, learn, out_y)
+        -> summed squared error over target steps; learns in place if `learn`; writes outputs to out_y (T, K).
+
+Every kernel has a plain-numpy reference beside it, and the tests hold them to each other.
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+from typing import Any, NamedTuple
+
+import numpy as np
+
+# model name -> (module, one-line description)
+MODELS: dict[str, tuple[str, str]] = {
+    "lstm97": ("cerepro.models.lstm97_net", "1997 LSTM: input/output gates, CEC, truncated online gradient (appendix)"),
+}
+
+
+class Net(NamedTuple):
+    """A built net, ready for the compiled protocol loops."""
+
+    params: dict[str, np.ndarray]  # {"W_hid": (U, M), "W_out": (K, Mo)}, trained in place
+    masks: dict[str, np.ndarray]  # 0/1, same shapes: which connections exist
+    spec: np.ndarray  # int64 kernel settings
+    ws: tuple  # scratch arrays
+    step: Any  # numba dispatcher with the signature above
+
+    def args(self) -> tuple:
+        """The leading arguments of every call to `step`."""
+        return (self.params["W_hid"], self.params["W_out"], self.masks["W_hid"], self.masks["W_out"], self.spec, self.ws)
+
+
+def get(name: str) -> ModuleType:
+    """The module of a model by name."""
+    if name not in MODELS:
+        raise ValueError(f"unknown model {name!r}; models: {', '.join(MODELS)}")
+    return importlib.import_module(MODELS[name][0])

@@ -1,0 +1,107 @@
+"""Plain-numpy reference of the 1997 LSTM's online learning step (Appendix A.1, eqs. 7-28).
+
+Written to read like the appendix, one time step at a time, with dense inputs; the compiled kernel
+(lstm97_kernel.py) must produce the same weights. Notation as in the paper: f = logistic gate squashing,
+g = cell-input squashing, h = cell-output squashing, e_k = output error, e_s = state error, and the forward
+traces dS_in = ds_c/dw_{in_j,m}, dS_c = ds_c/dw_{c,m} (each cell keeps its own trace of its block's
+input-gate weights). The error is E = sum_k (t_k - y_k)^2 with e_k omitting the factor 2, i.e. a gradient
+step on SSE/2 with learning rate alpha.
+
+Truncation: errors arriving at the net inputs of cells and gates are not sent further back, so only the
+traces of the cell-input and input-gate weights are carried forward; output units and output gates learn by
+one-step backprop. Three-step timing (SPEC section 1): hidden units see x(t) and the hidden layer of t-1,
+outputs see the cells of time t.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from cerepro.models.lstm97 import LSTMArch
+
+
+def logistic(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def squash_g(net: np.ndarray, kind: str) -> tuple[np.ndarray, np.ndarray]:
+    """g and g' (eq. 5: g in [-2, 2]; g1: logistic in [0, 1])."""
+    sig = logistic(net)
+    scale = 4.0 if kind == "g2" else 1.0
+    offset = 2.0 if kind == "g2" else 0.0
+    return scale * sig - offset, scale * sig * (1.0 - sig)
+
+
+def squash_h(s: np.ndarray, kind: str) -> tuple[np.ndarray, np.ndarray]:
+    """h and h' (eq. 4: h in [-1, 1]; id: identity)."""
+    if kind == "id":
+        return s.copy(), np.ones_like(s)
+    sig = logistic(s)
+    return 2.0 * sig - 1.0, 2.0 * sig * (1.0 - sig)
+
+
+def run_sequence(
+    params: dict[str, np.ndarray],
+    masks: dict[str, np.ndarray],
+    arch: LSTMArch,
+    x: np.ndarray,  # (T, I) inputs
+    targets: np.ndarray,  # (T, K)
+    target_mask: np.ndarray,  # (T,) bool
+    lr: float,
+    learn: bool = True,
+    per_step: bool = True,
+    output_derivative: bool = True,
+) -> np.ndarray:
+    """Process one sequence from reset state; learn in place if `learn`. Returns the outputs (T, K).
+
+    per_step=True applies each step's weight change at once (RTRL style); False sums them and applies the
+    sum at the sequence end. output_derivative=False drops f'_k from e_k (a named variant, not the paper).
+    """
+    W_hid, W_out = params["W_hid"], params["W_out"]  # (U, M), (K, Mo)
+    I, H, C = arch.n_in, arch.n_cells, arch.n_blocks
+    T = x.shape[0]
+    block = np.arange(H) // arch.block_size  # (H,) block of each cell
+    y_c, y_in, y_out, s = np.zeros(H), np.zeros(C), np.zeros(C), np.zeros(H)  # all activations reset to 0
+    dS_in = np.zeros((H, W_hid.shape[1]))  # (H, M) ds_c/dw_{in_j(c), m}
+    dS_c = np.zeros((H, W_hid.shape[1]))  # (H, M) ds_c/dw_{c, m}
+    acc_hid, acc_out = np.zeros_like(W_hid), np.zeros_like(W_out)
+    outputs = np.zeros((T, arch.n_out))
+    for t in range(T):
+        z = np.concatenate(([1.0], x[t], y_c, y_in, y_out))  # (M,) sources y^m(t-1), bias first
+        net = W_hid @ z  # (U,)
+        net_c, net_in, net_out = net[:H], net[H : H + C], net[H + C :]
+        y_in = logistic(net_in)  # (7)
+        y_out = logistic(net_out) if arch.output_gate else np.ones(C)  # (8)
+        g_c, dg_c = squash_g(net_c, arch.g)
+        if learn:
+            dS_in += (g_c * (y_in * (1.0 - y_in))[block])[:, None] * z[None, :]  # (25)
+            dS_c += (dg_c * y_in[block])[:, None] * z[None, :]  # (27)
+        s = s + y_in[block] * g_c  # (9) the CEC
+        h_s, dh_s = squash_h(s, arch.h)
+        y_c = y_out[block] * h_s
+        zo = np.concatenate(([1.0], x[t], y_c))  # (Mo,)
+        net_k = W_out @ zo  # (K,)
+        y_k = logistic(net_k) if arch.output_act == "logistic" else net_k
+        outputs[t] = y_k
+        if not (learn and target_mask[t]):
+            continue
+        df_k = y_k * (1.0 - y_k) if (arch.output_act == "logistic" and output_derivative) else np.ones_like(y_k)
+        e_k = df_k * (targets[t] - y_k)  # (19)
+        back = W_out[:, 1 + I :].T @ e_k  # (H,) sum_k w_{k,c} e_k
+        e_out = y_out * (1.0 - y_out) * np.bincount(block, h_s * back, minlength=C)  # (21)
+        e_s = y_out[block] * dh_s * back  # (23)
+        d_hid = np.zeros_like(W_hid)
+        d_hid[:H] = e_s[:, None] * dS_c  # (28)
+        d_hid[H : H + C] = np.stack([(e_s[block == j, None] * dS_in[block == j]).sum(0) for j in range(C)])  # (26)
+        d_hid[H + C :] = np.outer(e_out, z)  # (22) output gates
+        d_out = np.outer(e_k, zo)  # (22) output units
+        if per_step:
+            W_hid += lr * d_hid * masks["W_hid"]
+            W_out += lr * d_out * masks["W_out"]
+        else:
+            acc_hid += d_hid
+            acc_out += d_out
+    if learn and not per_step:
+        W_hid += lr * acc_hid * masks["W_hid"]
+        W_out += lr * acc_out * masks["W_out"]
+    return outputs

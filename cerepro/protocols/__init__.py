@@ -1,0 +1,15 @@
+"""Training protocols: the paper's per-experiment trial loops, stopping rules and success tests.
+
+A protocol module exposes a frozen dataclass of row settings (a subclass of common.BaseRow, with
+`validate()`, `n_weights()`) and `run_trial(cfg, seed, row_key, trial, progress) -> record`.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from cerepro.protocols import reber
+
+PROTOCOLS: dict[str, tuple[ModuleType, type]] = {
+    "reber": (reber, reber.ReberRow),
+}

@@ -1,0 +1,64 @@
+"""Pieces shared by the protocols: the row settings every experiment has.
+
+`BaseRow` holds the learner's settings (architecture, initialisation, learning rule) so that any model can
+run any experiment; a protocol extends it with the task's own settings. Defaults are the 1997 LSTM's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cerepro.models.lstm97 import BIAS_MODES, OUTPUT_ACTS, SQUASH_G, SQUASH_H
+
+
+@dataclass(frozen=True)
+class BaseRow:
+    """Settings every experiment row has. Protocols extend this with their own fields."""
+
+    model: str = "lstm97"  # the learner (see `cerepro list`)
+    trials: int = 10  # independent trials per row (paper: 30 for Exp 1, 10-20 elsewhere)
+    max_sequences: int = 100_000  # cap on training sequences per trial; below the spec's value = reduced scale
+    lr: float = 0.1  # learning rate alpha (plain SGD: no momentum, no clipping)
+    chunk: int = 2_000  # sequences per kernel call: the granularity of progress reports and of Ctrl-C
+    # architecture (Table 10)
+    blocks: int = 1  # C memory-cell blocks
+    block_size: int = 1  # S cells per block
+    hidden_units: int = 0  # conventional hidden units (RTRL, BPTT, Elman baselines)
+    bias: str = "ga"  # Table 10 "bias": none | ga (gates) | b1 (all hidden) | all (all non-input units)
+    recurrent: bool = True  # cells and gates see all cells and gates at t-1 (connectivity F)
+    input_to_output: bool = False  # outputs also see the inputs (connectivity B; a variant elsewhere)
+    output_gate: bool = True  # False: "no og" (Exp 2a/2b)
+    g: str = "g2"  # cell-input squashing: g2 in [-2, 2] | g1 logistic
+    h: str = "h1"  # cell-output squashing: h1 in [-1, 1] | id
+    output_act: str = "logistic"  # logistic (paper) | linear (variant)
+    output_bias: bool | None = None  # None: as `bias` says; true/false overrides (a variant)
+    # initialisation (Tables 10, 11)
+    weight_range: float = 0.1  # uniform in [-r, r]
+    input_gate_bias: tuple[float, ...] | None = None  # one per block; null = random like the other weights
+    output_gate_bias: tuple[float, ...] | None = None
+    # learning rule
+    update: str = "step"  # step: apply each step's change at once (online) | sequence: sum, apply at sequence end
+    output_derivative: bool = True  # e_k = f'_k (t_k - y_k) as eq. 19; false drops f'_k (a variant)
+
+    def validate(self) -> None:
+        """Raise ValueError for impossible values (the message names the key)."""
+        for key in ("trials", "max_sequences", "chunk", "blocks", "block_size"):
+            if getattr(self, key) < 1:
+                raise ValueError(f"{key} must be at least 1, got {getattr(self, key)}")
+        if self.hidden_units < 0:
+            raise ValueError(f"hidden_units must be at least 0, got {self.hidden_units}")
+        for key in ("lr", "weight_range"):
+            if not getattr(self, key) > 0:
+                raise ValueError(f"{key} must be positive, got {getattr(self, key)}")
+        for key, allowed in (("bias", BIAS_MODES), ("g", SQUASH_G), ("h", SQUASH_H), ("output_act", OUTPUT_ACTS),
+                             ("update", ("step", "sequence"))):
+            if getattr(self, key) not in allowed:
+                raise ValueError(f"{key} must be one of {', '.join(allowed)}; got {getattr(self, key)!r}")
+        for key in ("output_gate_bias", "input_gate_bias"):
+            value = getattr(self, key)
+            if value is not None and len(value) != self.blocks:
+                raise ValueError(f"{key} needs one value per block ({self.blocks}), got {len(value)}")
+        from cerepro.models import MODELS  # late: models import nothing from protocols
+
+        if self.model not in MODELS:
+            raise ValueError(f"unknown model {self.model!r}; models: {', '.join(MODELS)}")

@@ -1,0 +1,123 @@
+"""Results tables: built from trial records by pure functions, written atomically as CSV and Markdown.
+
+Contract (other tools rely on it): results/<experiment>.csv has one line per table row with at least
+experiment,row,model,variant,weights,lr,trials,successes,success_pct,seq_mean,seq_median,seq_min,seq_max,
+paper_success_pct,paper_seq_mean,scale. Sequence statistics are over successful trials only. `scale` is
+"reduced" when the run used fewer trials or a lower cap than the spec. results/<experiment>.trials.csv
+holds one line per trial (seed, outcome, sequences), so every number can be traced to a run.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from cerepro import paper
+from cerepro.config import Row
+
+COLUMNS = [
+    "experiment", "row", "model", "variant", "weights", "lr", "trials", "successes", "success_pct",
+    "seq_mean", "seq_median", "seq_min", "seq_max", "paper_success_pct", "paper_seq_mean", "scale",
+    "cap", "diverged", "run_seed", "config_hash", "version", "wall_s", "note",
+]
+TRIAL_COLUMNS = ["experiment", "row", "variant", "trial", "seed", "set_pair", "outcome", "sequences", "reason"]
+
+
+def table_row(row: Row, spec_row: Row, records: list[dict[str, Any]], run_seed: int, version: str) -> dict[str, Any]:
+    """Summarise the trial records of one row against the paper."""
+    seqs = np.array([r["sequences"] for r in records if r["success"]], dtype=float)
+    ref = paper.find(row.paper) if row.paper else None
+    cfg, spec = row.config, spec_row.config
+    reduced = len(records) < spec.trials or cfg.max_sequences < spec.max_sequences
+    return {
+        "experiment": row.experiment,
+        "row": row.name,
+        "model": cfg.model,
+        "variant": row.variant,
+        "weights": cfg.n_weights(),
+        "lr": cfg.lr,
+        "trials": len(records),
+        "successes": int(seqs.size),
+        "success_pct": 100.0 * seqs.size / len(records) if records else np.nan,
+        "seq_mean": seqs.mean() if seqs.size else np.nan,
+        "seq_median": np.median(seqs) if seqs.size else np.nan,
+        "seq_min": seqs.min() if seqs.size else np.nan,
+        "seq_max": seqs.max() if seqs.size else np.nan,
+        "paper_success_pct": paper.number(ref.get("success_pct")) if ref else None,
+        "paper_seq_mean": paper.number(ref.get("sequences_to_success")) if ref else None,
+        "scale": "reduced" if reduced else "paper",
+        "cap": cfg.max_sequences,
+        "diverged": sum(r["outcome"] == "diverged" for r in records),
+        "run_seed": run_seed,
+        "config_hash": row.config_hash(),
+        "version": version,
+        "wall_s": sum(r["wall_s"] for r in records),
+        "note": row.note,
+    }
+
+
+def build_table(entries: list[dict[str, Any]]) -> pd.DataFrame:
+    """The table of an experiment from table_row() dicts, in spec order (faithful rows, then variants)."""
+    return pd.DataFrame(entries, columns=COLUMNS)
+
+
+def trial_table(rows_records: list[tuple[Row, list[dict[str, Any]]]]) -> pd.DataFrame:
+    """One line per trial, for tracing and for distributions."""
+    lines = [
+        {"experiment": row.experiment, "row": row.name, "variant": row.variant, **{k: r.get(k, "") for k in TRIAL_COLUMNS[3:]}}
+        for row, records in rows_records
+        for r in sorted(records, key=lambda r: r["trial"])
+    ]
+    return pd.DataFrame(lines, columns=TRIAL_COLUMNS)
+
+
+def to_markdown(df: pd.DataFrame, title: str) -> str:
+    """A readable Markdown rendering: ours beside the paper's, one line per row."""
+    head = "| row | variant | weights | lr | trials | success % (paper) | mean seq. (paper) | median | min-max | scale |"
+    lines = [f"# {title}", "", head, "|" + "---|" * 10]
+    for r in df.itertuples():
+        succ = f"{_fmt(r.success_pct, 1)} ({_fmt(r.paper_success_pct, 0) if r.variant == 'paper' else '-'})"
+        mean = f"{_fmt(r.seq_mean, 0)} ({_fmt(r.paper_seq_mean, 0) if r.variant == 'paper' else '-'})"
+        span = f"{_fmt(r.seq_min, 0)}-{_fmt(r.seq_max, 0)}" if r.successes else "-"
+        lines.append(
+            f"| {r.row} | {r.variant} | {r.weights} | {r.lr:g} | {r.trials} | {succ} | {mean} | "
+            f"{_fmt(r.seq_median, 0)} | {span} | {r.scale} |"
+        )
+    lines += ["", "Sequence statistics are over successful trials; a trial that reached the cap counts as a failure.",
+              "Paper numbers are shown on the faithful rows only (variant `paper`).", ""]
+    return "\n".join(lines)
+
+
+def _fmt(value: Any, digits: int) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return "-"
+    return f"{value:,.{digits}f}"
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write text to path via a temp file in the same folder and os.replace: never a half-written file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write(df: pd.DataFrame, trials: pd.DataFrame, out_dir: Path, name: str, title: str) -> list[Path]:
+    """Write <name>.csv, <name>.md and <name>.trials.csv; return their paths."""
+    paths = [out_dir / f"{name}.csv", out_dir / f"{name}.md", out_dir / f"{name}.trials.csv"]
+    write_atomic(paths[0], df.to_csv(index=False, float_format="%.6g", lineterminator="\n"))
+    write_atomic(paths[1], to_markdown(df, title))
+    write_atomic(paths[2], trials.to_csv(index=False, lineterminator="\n"))
+    return paths

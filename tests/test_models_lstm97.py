@@ -1,0 +1,187 @@
+"""The 1997 LSTM: weight counts, the truncated gradient against finite differences, kernel against reference."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cerepro.models import lstm97, lstm97_reference
+from cerepro.models.lstm97_kernel import make_spec, make_workspace, run_sequence
+
+# (arch, printed weight count) for every architecture of Table 10
+TABLE10 = [
+    (lstm97.LSTMArch(7, 7, 4, 1, bias="ga"), 264),
+    (lstm97.LSTMArch(7, 7, 3, 2, bias="ga"), 276),
+    (lstm97.LSTMArch(101, 101, 1, 1, bias="none", recurrent=False, input_to_output=True, output_gate=False, g="g1", h="id"), 10504),
+    *[(lstm97.LSTMArch(p + 4, 2, 2, 1, bias="none"), w) for p, w in ((50, 364), (100, 664), (200, 1264), (500, 3064), (1000, 6064))],
+    (lstm97.LSTMArch(1, 1, 3, 1, bias="b1"), 102),
+    (lstm97.LSTMArch(2, 1, 2, 2, bias="all"), 93),
+    (lstm97.LSTMArch(8, 4, 2, 2, bias="all"), 156),
+    (lstm97.LSTMArch(8, 8, 3, 2, bias="all"), 308),
+]
+
+
+@pytest.mark.parametrize("arch,count", TABLE10)
+def test_weight_counts_match_the_paper(arch, count):
+    assert lstm97.n_weights(arch) == count
+
+
+def test_init_sets_gate_biases_and_leaves_absent_weights_zero():
+    arch = lstm97.LSTMArch(7, 7, 3, 2)
+    params = lstm97.init(np.random.default_rng(0), arch, lstm97.LSTMInit(0.2, None, (-1.0, -2.0, -3.0)))
+    H, C = arch.n_cells, arch.n_blocks
+    assert params["W_hid"][H + C :, 0].tolist() == [-1.0, -2.0, -3.0]
+    assert np.all(params["W_hid"][:H, 0] == 0.0)  # cells have no bias ("ga")
+    masks = lstm97.masks(arch)
+    random_part = masks["W_hid"].copy()
+    random_part[H + C :, 0] = 0.0  # the output-gate biases set above
+    assert np.abs(params["W_hid"][random_part == 1.0]).max() <= 0.2
+    assert np.all(params["W_hid"][masks["W_hid"] == 0.0] == 0.0)
+
+
+def test_init_rejects_wrong_number_of_biases():
+    with pytest.raises(ValueError, match="one gate bias per block"):
+        lstm97.init(np.random.default_rng(0), lstm97.LSTMArch(7, 7, 3, 2), lstm97.LSTMInit(0.2, None, (-1.0, -2.0)))
+
+
+# ---------------------------------------------------------------- the truncated gradient, by finite differences
+def _frozen_loss(params, arch, x, targets, mask, rec):
+    """SSE/2 of a forward pass in which every recurrent source y(t-1) of a gate or cell is the recorded value.
+
+    Written independently of the model code: plain formulas of eqs. 7-9 and the three-step timing.
+    """
+    sig = lambda a: 1.0 / (1.0 + np.exp(-a))  # noqa: E731
+    W_hid, W_out = params["W_hid"], params["W_out"]
+    H, C, S = arch.n_cells, arch.n_blocks, arch.block_size
+    s, loss = np.zeros(H), 0.0
+    for t in range(x.shape[0]):
+        prev = rec[t - 1] if t > 0 else np.zeros(H + 2 * C)
+        net = W_hid @ np.concatenate(([1.0], x[t], prev))
+        y_in, y_out = sig(net[H : H + C]), sig(net[H + C :])
+        s = s + np.repeat(y_in, S) * (4.0 * sig(net[:H]) - 2.0)
+        y_c = np.repeat(y_out, S) * (2.0 * sig(s) - 1.0)
+        y = sig(W_out @ np.concatenate(([1.0], x[t], y_c)))
+        if mask[t]:
+            loss += 0.5 * np.sum((targets[t] - y) ** 2)
+    return loss
+
+
+def _record_hidden(params, arch, x):
+    """The hidden activations [y_c, y_in, y_out] of each step of an ordinary forward pass."""
+    sig = lambda a: 1.0 / (1.0 + np.exp(-a))  # noqa: E731
+    H, C, S = arch.n_cells, arch.n_blocks, arch.block_size
+    s, prev, rec = np.zeros(H), np.zeros(H + 2 * C), []
+    for t in range(x.shape[0]):
+        net = params["W_hid"] @ np.concatenate(([1.0], x[t], prev))
+        y_in, y_out = sig(net[H : H + C]), sig(net[H + C :])
+        s = s + np.repeat(y_in, S) * (4.0 * sig(net[:H]) - 2.0)
+        prev = np.concatenate((np.repeat(y_out, S) * (2.0 * sig(s) - 1.0), y_in, y_out))
+        rec.append(prev)
+    return np.array(rec)
+
+
+@pytest.fixture
+def tiny_problem():
+    rng = np.random.default_rng(42)
+    arch = lstm97.LSTMArch(3, 2, 2, 2, bias="all")
+    params = lstm97.init(rng, arch, lstm97.LSTMInit(0.8))  # large weights: every term of the gradient matters
+    T = 7
+    x = rng.uniform(-1, 1, (T, 3))
+    targets = rng.uniform(0, 1, (T, 2))
+    mask = np.array([0, 1, 0, 1, 1, 0, 1], dtype=bool)
+    return arch, params, x, targets, mask
+
+
+def _finite_difference(loss, params, masks, eps=1e-6):
+    grad = {}
+    for name, W in params.items():
+        g = np.zeros_like(W)
+        for idx in zip(*np.nonzero(masks[name])):
+            old = W[idx]
+            W[idx] = old + eps
+            up = loss()
+            W[idx] = old - eps
+            down = loss()
+            W[idx] = old
+            g[idx] = (up - down) / (2 * eps)
+        grad[name] = g
+    return grad
+
+
+def test_truncated_gradient_equals_gradient_of_frozen_forward_pass(tiny_problem):
+    arch, params, x, targets, mask = tiny_problem
+    masks = lstm97.masks(arch)
+    rec = _record_hidden(params, arch, x)
+    fd = _finite_difference(lambda: _frozen_loss(params, arch, x, targets, mask, rec), params, masks)
+    learned = {k: v.copy() for k, v in params.items()}
+    lr = 1e-3
+    lstm97_reference.run_sequence(learned, masks, arch, x, targets, mask, lr, per_step=False)
+    for name in params:
+        analytic = -(learned[name] - params[name]) / lr  # delta w = -lr dE/dw
+        np.testing.assert_allclose(analytic, fd[name], rtol=1e-5, atol=1e-8, err_msg=name)
+
+
+def test_truncation_differs_from_the_full_gradient(tiny_problem):
+    """The frozen-recurrence check above is not vacuous: the untruncated gradient is different."""
+    arch, params, x, targets, mask = tiny_problem
+    masks = lstm97.masks(arch)
+
+    def full_loss():
+        return _frozen_loss(params, arch, x, targets, mask, _record_hidden(params, arch, x))
+
+    full = _finite_difference(full_loss, params, masks)
+    learned = {k: v.copy() for k, v in params.items()}
+    lstm97_reference.run_sequence(learned, masks, arch, x, targets, mask, 1e-3, per_step=False)
+    analytic = -(learned["W_hid"] - params["W_hid"]) / 1e-3
+    assert np.abs(analytic - full["W_hid"]).max() > 1e-4
+
+
+# ---------------------------------------------------------------- kernel against the numpy reference
+KERNEL_CASES = [
+    ("reber-3x2 one-hot", lstm97.LSTMArch(7, 7, 3, 2), True, True),
+    ("reber-4x1 one-hot, update at end", lstm97.LSTMArch(7, 7, 4, 1), True, False),
+    ("adding dense", lstm97.LSTMArch(2, 1, 2, 2, bias="all"), False, True),
+    ("2a-like: no output gate, g1, h=id", lstm97.LSTMArch(6, 6, 1, 1, bias="none", recurrent=False, input_to_output=True,
+                                                          output_gate=False, g="g1", h="id"), True, True),
+    ("linear output", lstm97.LSTMArch(2, 1, 2, 2, bias="all", output_act="linear"), False, True),
+]
+
+
+@pytest.mark.parametrize("name,arch,one_hot,per_step", KERNEL_CASES, ids=[c[0] for c in KERNEL_CASES])
+def test_kernel_matches_reference_after_hundreds_of_steps(name, arch, one_hot, per_step):
+    rng = np.random.default_rng(7)
+    masks = lstm97.masks(arch)
+    ref = lstm97.init(rng, arch, lstm97.LSTMInit(0.2))
+    ker = {k: v.copy() for k, v in ref.items()}
+    spec, ws = make_spec(arch, per_step=per_step), make_workspace(arch)
+    steps = 0
+    while steps < 400:
+        T = int(rng.integers(3, 20))
+        if one_hot:
+            idx = rng.integers(0, arch.n_in, T)
+            x, x_dense = np.eye(arch.n_in)[idx], np.zeros((T, 0))
+        else:
+            x = rng.uniform(-1, 1, (T, arch.n_in))
+            idx, x_dense = np.zeros(T, dtype=np.int64), x
+        targets, mask = rng.uniform(0, 1, (T, arch.n_out)), rng.random(T) < 0.6
+        y_ref = lstm97_reference.run_sequence(ref, masks, arch, x, targets, mask, 0.3, per_step=per_step)
+        y_ker = np.zeros((T, arch.n_out))
+        run_sequence(ker["W_hid"], ker["W_out"], masks["W_hid"], masks["W_out"], spec, ws, idx, x_dense, targets, mask, T, 0.3, True, y_ker)
+        np.testing.assert_allclose(y_ker, y_ref, atol=1e-12)
+        steps += T
+    for key in ref:
+        np.testing.assert_allclose(ker[key], ref[key], atol=1e-12)
+        assert not np.array_equal(ker[key], lstm97.init(np.random.default_rng(7), arch, lstm97.LSTMInit(0.2))[key])
+
+
+def test_kernel_without_output_derivative_matches_reference():
+    arch = lstm97.LSTMArch(2, 1, 2, 2, bias="all")
+    rng = np.random.default_rng(3)
+    masks, ref = lstm97.masks(arch), lstm97.init(rng, arch, lstm97.LSTMInit(0.2))
+    ker = {k: v.copy() for k, v in ref.items()}
+    spec, ws = make_spec(arch, output_derivative=False), make_workspace(arch)
+    for _ in range(30):
+        x, targets, mask = rng.uniform(-1, 1, (12, 2)), rng.uniform(0, 1, (12, 1)), np.ones(12, dtype=bool)
+        lstm97_reference.run_sequence(ref, masks, arch, x, targets, mask, 0.5, output_derivative=False)
+        run_sequence(ker["W_hid"], ker["W_out"], masks["W_hid"], masks["W_out"], spec, ws, np.zeros(12, dtype=np.int64), x, targets, mask, 12, 0.5, True, np.zeros((12, 1)))
+    np.testing.assert_allclose(ker["W_hid"], ref["W_hid"], atol=1e-12)
