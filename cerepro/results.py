@@ -28,8 +28,9 @@ COLUMNS = [
 TRIAL_COLUMNS = ["experiment", "row", "variant", "trial", "seed", "set_pair", "outcome", "sequences", "reason"]
 
 
-def table_row(row: Row, spec_row: Row, records: list[dict[str, Any]], run_seed: int, version: str) -> dict[str, Any]:
-    """Summarise the trial records of one row against the paper."""
+def table_row(row: Row, spec_row: Row, records: list[dict[str, Any]], run_seed: int, version: str,
+              extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Summarise the trial records of one row against the paper; `extra` adds the protocol's own columns."""
     seqs = np.array([r["sequences"] for r in records if r["success"]], dtype=float)
     ref = paper.find(row.paper) if row.paper else None
     cfg, spec = row.config, spec_row.config
@@ -58,12 +59,16 @@ def table_row(row: Row, spec_row: Row, records: list[dict[str, Any]], run_seed: 
         "version": version,
         "wall_s": sum(r["wall_s"] for r in records),
         "note": row.note,
+        **(extra or {}),
     }
 
 
 def build_table(entries: list[dict[str, Any]]) -> pd.DataFrame:
-    """The table of an experiment from table_row() dicts, in spec order (faithful rows, then variants)."""
-    return pd.DataFrame(entries, columns=COLUMNS)
+    """The table of an experiment from table_row() dicts, in spec order (faithful rows, then variants).
+
+    Protocol-specific columns (e.g. test-set errors) follow the contract columns, in first-seen order."""
+    extras = [k for e in entries for k in e if k not in COLUMNS]
+    return pd.DataFrame(entries, columns=COLUMNS + list(dict.fromkeys(extras)))
 
 
 def trial_table(rows_records: list[tuple[Row, list[dict[str, Any]]]]) -> pd.DataFrame:

@@ -135,13 +135,15 @@ def write_tables(exp: Experiment, rows: tuple[Row, ...], spec_rows: tuple[Row, .
                  out_dir: Path, wall_s: float, n_run: int) -> dict[str, Any]:
     """Build the experiment's tables from the ledger (trials 0..trials-1 of each row) and write them."""
     spec_by_key = {(r.name, r.variant): r for r in spec_rows}
+    summarize = getattr(PROTOCOLS[exp.protocol][0], "summarize", None)  # optional: protocol's own columns
     entries, per_row = [], []
     for row in rows:
         done = ledger.done(row.experiment, row.name, row.variant, row.config_hash(), seed)
         records = [done[t] for t in sorted(done) if t < row.config.trials]
         if not records:
             continue
-        entries.append(results.table_row(row, spec_by_key.get((row.name, row.variant), row), records, seed, __version__))
+        extra = summarize(row.config, records) if summarize else None
+        entries.append(results.table_row(row, spec_by_key.get((row.name, row.variant), row), records, seed, __version__, extra))
         per_row.append((row, records))
     table = results.build_table(entries)
     paths = results.write(table, results.trial_table(per_row), out_dir, exp.name, f"{exp.title} (paper Table {exp.paper_table})")
