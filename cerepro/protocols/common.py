@@ -36,6 +36,7 @@ class BaseRow:
     weight_range: float = 0.1  # uniform in [-r, r]
     input_gate_bias: tuple[float, ...] | None = None  # one per block; null = random like the other weights
     output_gate_bias: tuple[float, ...] | None = None
+    forget_gate_bias: tuple[float, ...] | None = None  # forget-gate models only (Gers 2000: positive); null = model default
     # learning rule
     update: str = "step"  # step: apply each step's change at once (online) | sequence: sum, apply at sequence end
     output_derivative: bool = True  # e_k = f'_k (t_k - y_k) as eq. 19; false drops f'_k (a variant)
@@ -54,7 +55,7 @@ class BaseRow:
                              ("update", ("step", "sequence"))):
             if getattr(self, key) not in allowed:
                 raise ValueError(f"{key} must be one of {', '.join(allowed)}; got {getattr(self, key)!r}")
-        for key in ("output_gate_bias", "input_gate_bias"):
+        for key in ("output_gate_bias", "input_gate_bias", "forget_gate_bias"):
             value = getattr(self, key)
             if value is not None and len(value) != self.blocks:
                 raise ValueError(f"{key} needs one value per block ({self.blocks}), got {len(value)}")
