@@ -1,0 +1,122 @@
+"""The command line: output, files written, exit codes, determinism and resuming."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from cerepro import cli, config, runner
+
+CONTRACT = ("experiment,row,model,variant,weights,lr,trials,successes,success_pct,seq_mean,seq_median,seq_min,seq_max,"
+            "paper_success_pct,paper_seq_mean,scale").split(",")
+TINY = ["--rows", "lstm-3x2-lr0.5,lstm-4x1-lr0.1", "--trials", "2", "--max-sequences", "400"]
+
+
+def invoke(*args):
+    return CliRunner().invoke(cli.main, list(args), catch_exceptions=False)
+
+
+def test_list_names_experiments_and_models():
+    result = invoke("list")
+    assert result.exit_code == 0
+    assert "exp1" in result.output and "reber" in result.output and "lstm97" in result.output
+
+
+def test_sample_prints_json_lines_and_is_deterministic():
+    result = invoke("sample", "reber", "--n", "5", "--seed", "1")
+    assert result.exit_code == 0
+    lines = [json.loads(line) for line in result.output.splitlines()]
+    assert len(lines) == 5
+    for line in lines:
+        assert {"symbols", "inputs", "targets", "target_mask"} <= set(line)
+        assert line["symbols"][0] == "B" and line["symbols"][-1] == "E"
+        assert len(line["inputs"]) == len(line["symbols"]) - 1 == len(line["targets"])
+    assert invoke("sample", "reber", "--n", "5", "--seed", "1").output == result.output
+    assert invoke("sample", "reber", "--n", "5", "--seed", "2").output != result.output
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["run", "rebr"], "Error: unknown experiment 'rebr' (did you mean 'reber'?); see 'cerepro list'"),
+        (["run", "reber", "--rows", "lstm-3x2-lr05"], "Error: unknown row 'lstm-3x2-lr05' of exp1 (did you mean 'lstm-3x2-lr0.5'?)"),
+        (["run", "reber", "--variants", "legal-target"], "Error: unknown variant 'legal-target' for exp1 (did you mean 'legal-targets'?)"),
+        (["sample", "rebr"], "Error: unknown task 'rebr' (did you mean 'reber'?)"),
+        (["show", "exp9"], "Error: unknown experiment 'exp9'"),
+    ],
+)
+def test_bad_names_exit_2_with_one_line_and_a_hint(args, message):
+    result = CliRunner().invoke(cli.main, args)
+    assert result.exit_code == 2
+    assert result.output.startswith(message)
+    assert len(result.output.strip().splitlines()) == 1
+    assert "Traceback" not in result.output
+
+
+def test_bad_option_values_exit_2():
+    for args in (["run", "reber", "--trials", "0"], ["run", "reber", "--workers", "-1"], ["sample", "reber", "--n", "0"]):
+        assert CliRunner().invoke(cli.main, args).exit_code == 2
+
+
+def test_unwritable_out_exits_2(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    result = CliRunner().invoke(cli.main, ["run", "reber", *TINY, "--out", str(blocker / "sub")])
+    assert result.exit_code == 2 and "cannot write to --out" in result.output
+
+
+def test_run_writes_the_results_contract(tmp_path):
+    result = invoke("run", "reber", *TINY, "--workers", "1", "--out", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    df = pd.read_csv(tmp_path / "exp1.csv")
+    assert list(df.columns[: len(CONTRACT)]) == CONTRACT
+    assert df["row"].tolist() == ["lstm-4x1-lr0.1", "lstm-3x2-lr0.5"]
+    assert set(df["scale"]) == {"reduced"} and set(df["variant"]) == {"paper"}
+    assert df["trials"].tolist() == [2, 2] and df["weights"].tolist() == [264, 276]
+    assert df["paper_success_pct"].tolist() == [100, 100] and df["paper_seq_mean"].tolist() == [39740, 8440]
+    assert (tmp_path / "exp1.md").read_text().startswith("# Experiment 1")
+    assert len(pd.read_csv(tmp_path / "exp1.trials.csv")) == 4
+    assert "lstm-3x2-lr0.5" in result.output  # the table is printed
+
+
+def test_same_seed_same_tables_whatever_the_workers(tmp_path):
+    a, b, c = tmp_path / "a", tmp_path / "b", tmp_path / "c"
+    invoke("run", "reber", *TINY, "--workers", "1", "--seed", "3", "--out", str(a))
+    invoke("run", "reber", *TINY, "--workers", "2", "--seed", "3", "--out", str(b))
+    invoke("run", "reber", *TINY, "--workers", "1", "--seed", "4", "--out", str(c))
+    ta, tb, tc = (pd.read_csv(p / "exp1.csv").drop(columns="wall_s") for p in (a, b, c))
+    pd.testing.assert_frame_equal(ta, tb)
+    assert (a / "exp1.trials.csv").read_text() == (b / "exp1.trials.csv").read_text()
+    assert (a / "exp1.trials.csv").read_text() != (c / "exp1.trials.csv").read_text()
+
+
+def test_interrupted_run_keeps_finished_trials_and_resumes(tmp_path):
+    exp = config.resolve("reber")
+    rows = config.with_overrides(exp.rows[:2], trials=3, max_sequences=300)
+    events = runner.run(exp, rows, exp.rows[:2], 5, 1, tmp_path)
+    finished = 0
+    for event in events:
+        if event.kind == "trial":
+            finished += 1
+            if finished == 2:
+                break
+    events.close()  # as an interrupt would
+    with sqlite3.connect(tmp_path / "ledger.sqlite") as db:
+        assert db.execute("SELECT COUNT(*) FROM trials").fetchone()[0] == 2
+    kinds = [e for e in runner.run(exp, rows, exp.rows[:2], 5, 1, tmp_path)]
+    assert kinds[0].data["skipped"] == 2 and kinds[0].data["trials"] == 4
+    assert kinds[-1].data["table"]["trials"].tolist() == [3, 3]
+
+
+def test_show_prints_the_resolved_spec():
+    import yaml
+
+    result = invoke("show", "reber")
+    doc = yaml.safe_load(result.output)
+    assert doc["experiment"] == "exp1"
+    first = doc["rows"][0]
+    assert first["weights"] == 264 and first["lr"] == 0.1 and first["output_gate_bias"] == [-1, -2, -3, -4]

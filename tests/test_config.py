@@ -1,0 +1,97 @@
+"""Spec loading: strict keys with did-you-mean, types, impossible values, variants, paper references."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from cerepro import config, paper
+from cerepro.config import SpecError
+
+GOOD = """
+experiment: myexp
+protocol: reber
+defaults: {trials: 2, max_sequences: 100, weight_range: 0.2}
+rows:
+  - {name: small, blocks: 3, block_size: 2, lr: 0.5, output_gate_bias: [-1, -2, -3]}
+variants:
+  - {name: legal, description: multi-hot targets, set: {targets: legal}}
+  - {name: fast, lr_factor: 2.0, set: {}}
+"""
+
+
+def write(tmp_path, text):
+    path = tmp_path / "spec.yaml"
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def test_a_good_spec_loads_with_variants(tmp_path):
+    exp = config.load(write(tmp_path, GOOD))
+    assert [r.name for r in exp.rows] == ["small"]
+    assert exp.rows[0].config.output_gate_bias == (-1.0, -2.0, -3.0)
+    assert exp.rows[0].config.n_weights() == 276
+    legal, fast = exp.variants
+    assert legal.config.targets == "legal" and legal.config.lr == 0.5
+    assert fast.config.lr == 1.0
+    assert legal.seed_key == exp.rows[0].seed_key  # a variant sees the faithful row's data and inits
+    assert legal.config_hash() != exp.rows[0].config_hash()
+
+
+@pytest.mark.parametrize(
+    "old,new,message",
+    [
+        ("lr: 0.5,", "lrr: 0.5,", r"spec.yaml.rows\[0\]: unknown key 'lrr' \(did you mean 'lr'\?\)"),
+        ("{trials: 2,", "{trails: 2,", r"spec.yaml.defaults: unknown key 'trails' \(did you mean 'trials'\?\)"),
+        ("protocol: reber", "protocol: rebr", r"spec.yaml.protocol: unknown protocol 'rebr' \(did you mean 'reber'\?\)"),
+        ("blocks: 3,", "blocks: three,", r"spec.yaml.rows\[0\].blocks: expected an integer, got 'three'"),
+        ("blocks: 3,", "blocks: 0,", r"blocks must be at least 1, got 0"),
+        ("lr: 0.5,", "lr: -0.5,", r"lr must be positive"),
+        ("[-1, -2, -3]", "[-1, -2]", r"output_gate_bias needs one value per block \(3\), got 2"),
+        ("targets: legal", "targets: multi", r"targets must be one of one-hot, legal; got 'multi'"),
+        ("set: {targets: legal}", "set: {target: legal}", r"unknown key 'target' \(did you mean 'targets'\?\)"),
+        ("max_sequences: 100", "max_sequences: true", r"expected an integer, got True"),
+    ],
+)
+def test_bad_specs_name_the_key(tmp_path, old, new, message):
+    assert old in GOOD
+    with pytest.raises(SpecError, match=message):
+        config.load(write(tmp_path, GOOD.replace(old, new)))
+
+
+def test_missing_and_malformed_files(tmp_path):
+    with pytest.raises(SpecError, match="no such file"):
+        config.load(tmp_path / "nope.yaml")
+    with pytest.raises(SpecError, match=r"not valid YAML \(line \d+\)"):
+        config.load(write(tmp_path, "rows: [a, b\nexperiment: x"))
+    with pytest.raises(SpecError, match="expected a mapping"):
+        config.load(write(tmp_path, "- just\n- a list\n"))
+
+
+def test_unknown_experiment_gets_a_hint():
+    with pytest.raises(SpecError, match=r"unknown experiment 'rebr' \(did you mean 'reber'\?\)"):
+        config.resolve("rebr")
+
+
+def test_every_shipped_spec_loads_and_its_paper_references_resolve():
+    seen = set()
+    for path in config.spec_files().values():
+        if path in seen:
+            continue
+        seen.add(path)
+        exp = config.load(path)
+        for row in exp.rows + exp.variants + exp.baselines:
+            if row.paper is not None:
+                assert paper.find(row.paper) is not None, (path.name, row.name, row.paper)
+
+
+def test_exp1_rows_have_the_papers_weight_counts_and_protocol():
+    exp = config.resolve("reber")
+    assert exp.name == "exp1" and config.resolve("exp1").rows == exp.rows
+    counts = {r.name: r.config.n_weights() for r in exp.rows}
+    assert counts == {"lstm-4x1-lr0.1": 264, "lstm-3x2-lr0.1": 276, "lstm-3x2-lr0.2": 276, "lstm-4x1-lr0.5": 264, "lstm-3x2-lr0.5": 276}
+    for row in exp.rows:
+        assert (row.config.trials, row.config.max_sequences, row.config.weight_range) == (30, 100_000, 0.2)
+        ref = paper.find(row.paper)
+        assert ref["settings"]["lr"] == row.config.lr and ref["settings"]["weights"] == row.config.n_weights()
