@@ -24,7 +24,7 @@ from cerepro.config import SpecError
 EXIT_OK, EXIT_CHECK_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 # Wide tables stay whole when piped (Rich assumes 80 columns off a terminal).
-out = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+out = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
 err = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 160)
 
 
@@ -244,20 +244,58 @@ def _plain(d: dict) -> dict:
 
 
 @main.command()
-@click.argument("experiment")
-@click.option("--out", "out_dir", default="results", show_default=True, type=click.Path(file_okay=False))
-def compare(experiment: str, out_dir: str) -> None:
-    """Print our table of EXPERIMENT beside the paper's, from results/<experiment>.csv."""
-    import pandas as pd
+@click.argument("experiment", required=False)
+@click.option("--out", "out_dir", default="results", show_default=True, type=click.Path(file_okay=False), help="Results folder.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout and nothing else there.")
+def compare(experiment: str | None, out_dir: str, as_json: bool) -> None:
+    """Our numbers beside the paper's with a verdict per row; all experiments in one line each if none is named."""
+    from cerepro import compare as cmp
 
     try:
-        exp = config.resolve(experiment)
+        exps = [config.resolve(experiment)] if experiment else cmp.all_experiments()
     except SpecError as exc:
         _fail(str(exc))
-    path = Path(out_dir) / f"{exp.name}.csv"
-    if not path.exists():
-        _fail(f"no results for {exp.name} in {out_dir}; run 'cerepro run {exp.name}' first")
-    _print_table(pd.read_csv(path, keep_default_na=True), exp.title)
+    docs = [cmp.experiment_comparison(e, Path(out_dir)) for e in exps]
+    if as_json:
+        click.echo(json.dumps(docs[0] if experiment else {"experiments": docs}, indent=2, sort_keys=True))
+        return
+    if experiment:
+        _print_comparison(docs[0])
+        return
+    table = Table(title="Reproduction summary (faithful rows)", title_justify="left")
+    for col in ("experiment", "paper table", "title", "reproduced", "differs", "reduced scale", "not run"):
+        table.add_column(col, justify="left" if col in ("experiment", "title") else "right")
+    for d in docs:
+        c = d["summary"]
+        table.add_row(d["experiment"], d["paper_table"], d["title"], str(c["reproduced"]), str(c["differs"]),
+                      str(c["reduced scale"]), str(c["not run"]))
+    out.print(table)
+
+
+def _print_comparison(doc: dict) -> None:
+    table = Table(title=f"{doc['title']} (paper Table {doc['paper_table']}); bold = best method", title_justify="left")
+    for col in ("row", "variant", "model", "weights", "lr", "trials", "success %", "paper %", "mean seq.", "paper mean",
+                "verdict", "detail"):
+        table.add_column(col, justify="left" if col in ("row", "variant", "model", "verdict", "detail") else "right", no_wrap=True)
+    for r in doc["rows"]:
+        table.add_row(
+            r["row"], r["variant"], r["model"], str(r.get("weights", "")), f"{r['lr']:g}" if r.get("lr") else "",
+            str(r.get("trials", "")), _num(r.get("success_pct"), 1), _num(r.get("paper_success_pct")),
+            _num(r.get("seq_mean")), _num(r.get("paper_seq_mean")), r["verdict"], r["detail"],
+            style="bold" if r["best"] else None,
+        )
+    out.print(table)
+
+
+@main.command()
+@click.option("--out", "out_dir", default="results", show_default=True, type=click.Path(file_okay=False), help="Results folder.")
+def report(out_dir: str) -> None:
+    """Write <out>/REPORT.md with every experiment's table, verdicts and figures."""
+    from cerepro import report as report_mod
+
+    _check_writable(Path(out_dir))
+    path, figures = report_mod.build(Path(out_dir))
+    err.print(f"wrote {path} and {len(figures)} figures")
 
 
 @main.command()
