@@ -147,7 +147,10 @@ def run(experiment: str, trials, seed, workers, max_sequences, variants: str, ba
         _fail(str(exc))
     out_path = Path(out_dir)
     _check_writable(out_path)
-    workers = workers or os.cpu_count() or 1
+    cores = os.cpu_count() or 1
+    if workers is not None and workers > 8 * cores:
+        _fail(f"--workers {workers} is more than makes sense on {cores} cores (at most {8 * cores})")
+    workers = workers or cores
     seed = exp.seed if seed is None else seed
     signal.signal(signal.SIGTERM, _sigterm_to_interrupt)
     err.print(f"[bold]{exp.title}[/]: {len(rows)} rows, seed {seed}, {workers} workers")

@@ -51,8 +51,15 @@ class Row:
         return f"{self.experiment}/{self.name}"
 
     def config_hash(self) -> str:
-        """Hash of every setting that can change a trial's outcome (the trial count cannot)."""
-        settings = {k: v for k, v in dataclasses.asdict(self.config).items() if k not in ("trials", "chunk")}
+        """Hash of every setting that can change a trial's outcome (the trial count cannot).
+
+        Settings at their dataclass default are left out, so adding a new setting whose default keeps the old
+        behaviour does not invalidate the ledger."""
+        settings = {
+            f.name: getattr(self.config, f.name)
+            for f in dataclasses.fields(self.config)
+            if f.name not in ("trials", "chunk") and getattr(self.config, f.name) != f.default
+        }
         blob = json.dumps({"experiment": self.experiment, "row": self.name, **settings}, sort_keys=True, default=list)
         return hashlib.sha256(blob.encode()).hexdigest()[:12]
 

@@ -34,7 +34,8 @@ def table_row(row: Row, spec_row: Row, records: list[dict[str, Any]], run_seed: 
     seqs = np.array([r["sequences"] for r in records if r["success"]], dtype=float)
     ref = paper.find(row.paper) if row.paper else None
     cfg, spec = row.config, spec_row.config
-    reduced = len(records) < spec.trials or cfg.max_sequences < spec.max_sequences
+    reduced = (len(records) < spec.trials or cfg.max_sequences < spec.max_sequences
+               or (cfg.paper_cap is not None and cfg.max_sequences < cfg.paper_cap))
     return {
         "experiment": row.experiment,
         "row": row.name,

@@ -8,6 +8,7 @@ do not depend on the number of workers or on which worker ran which trial.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import dataclasses
 import multiprocessing as mp
 import queue
 import signal
@@ -103,6 +104,7 @@ def _execute(protocol: str, jobs: list[tuple[Row, int]], seed: int, workers: int
         finally:
             _progress_queue = None
         return
+    _warm_up(protocol, jobs)
     ctx = mp.get_context("fork")
     progress_queue = ctx.Queue()
     pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker, initargs=(progress_queue,))
@@ -118,6 +120,19 @@ def _execute(protocol: str, jobs: list[tuple[Row, int]], seed: int, workers: int
         for proc in list(getattr(pool, "_processes", {}).values()):  # stop trials in flight at once
             proc.terminate()
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _warm_up(protocol: str, jobs: list[tuple[Row, int]]) -> None:
+    """Compile each model's protocol kernels once in the parent, so that forked workers inherit them.
+
+    Protocol kernels take the model's step function as an argument, and numba's on-disk cache does not
+    serve such kernels across processes; without this every worker would compile them again."""
+    module = PROTOCOLS[protocol][0]
+    seen: set[str] = set()
+    for row, _ in jobs:
+        if row.config.model not in seen:
+            seen.add(row.config.model)
+            module.run_trial(dataclasses.replace(row.config, max_sequences=1, chunk=1), 0, "warm-up", 0)
 
 
 def _drain(progress_queue: Any) -> Iterator[tuple[None, None, int]]:

@@ -20,6 +20,12 @@ import numpy as np
 # model name -> (module, one-line description)
 MODELS: dict[str, tuple[str, str]] = {
     "lstm97": ("cerepro.models.lstm97_net", "1997 LSTM: input/output gates, CEC, truncated online gradient (appendix)"),
+    "rtrl": ("cerepro.models.rtrl_net", "logistic recurrent net, exact gradient by real-time recurrent learning (Williams & Zipser 1989)"),
+    "bptt": ("cerepro.models.bptt_net", "the same nets as rtrl, full backprop through time, update at sequence end"),
+    "elman": ("cerepro.models.elman_net", "Elman SRN: context = hidden at t-1, one-step backprop (Cleeremans et al. 1989)"),
+    "lstm-full": ("cerepro.models.lstm_full_net", "1997 LSTM trained with the full untruncated BPTT gradient, update at sequence end"),
+    "lstm-forget": ("cerepro.models.lstm_forget_net", "LSTM with forget gates (Gers et al. 2000); options: no forget gate, state decay"),
+    "lstm-peephole": ("cerepro.models.lstm_peephole_net", "forget-gate LSTM with peephole connections (Gers & Schmidhuber 2001)"),
 }
 
 

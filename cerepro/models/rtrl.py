@@ -85,7 +85,7 @@ def arch_from_cfg(cfg, n_in: int, n_out: int) -> RNNArch:
     """The architecture a row's settings (protocols.common.BaseRow) describe."""
     return RNNArch(
         n_in=n_in, n_out=n_out, n_hidden=cfg.hidden_units, bias=cfg.bias, recurrent=cfg.recurrent,
-        input_to_output=cfg.input_to_output, outputs_recurrent=getattr(cfg, "outputs_recurrent", False),
+        input_to_output=cfg.input_to_output, outputs_recurrent=cfg.outputs_recurrent,
         output_act=cfg.output_act, output_bias=cfg.output_bias,
     )
 

@@ -8,8 +8,12 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from cerepro.protocols import reber
+from cerepro.protocols import cerg
+from cerepro.protocols import longlag, online, reber
 
 PROTOCOLS: dict[str, tuple[ModuleType, type]] = {
     "reber": (reber, reber.ReberRow),
+    "cerg": (cerg, cerg.CergRow),
+    "longlag": (longlag, longlag.LongLagRow),
+    "online": (online, online.OnlineRow),
 }

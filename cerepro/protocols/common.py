@@ -19,6 +19,7 @@ class BaseRow:
     trials: int = 10  # independent trials per row (paper: 30 for Exp 1, 10-20 elsewhere)
     max_sequences: int = 100_000  # cap on training sequences per trial; below the spec's value = reduced scale
     lr: float = 0.1  # learning rate alpha (plain SGD: no momentum, no clipping)
+    paper_cap: int | None = None  # the paper's cap where a spec deliberately runs a lower one: the row is labelled reduced
     chunk: int = 2_000  # sequences per kernel call: the granularity of progress reports and of Ctrl-C
     # architecture (Table 10)
     blocks: int = 1  # C memory-cell blocks
@@ -32,6 +33,10 @@ class BaseRow:
     h: str = "h1"  # cell-output squashing: h1 in [-1, 1] | id
     output_act: str = "logistic"  # logistic (paper) | linear (variant)
     output_bias: bool | None = None  # None: as `bias` says; true/false overrides (a variant)
+    outputs_recurrent: bool = False  # RTRL nets of Table 1: the outputs are units of the recurrent net (Williams & Zipser)
+    forget_gate: bool = True  # forget-gate models (Gers 2000) only; false: the 1997 cell with s(t-1) scaled by state_decay
+    state_decay: float = 1.0  # forget-gate models without forget gate: fixed self-weight of s ("state decay 0.9")
+    gate_recurrence: bool | None = None  # forget-gate models: gates also see gate outputs; null = the model's default (no)
     # initialisation (Tables 10, 11)
     weight_range: float = 0.1  # uniform in [-r, r]
     input_gate_bias: tuple[float, ...] | None = None  # one per block; null = random like the other weights
@@ -59,6 +64,12 @@ class BaseRow:
             value = getattr(self, key)
             if value is not None and len(value) != self.blocks:
                 raise ValueError(f"{key} needs one value per block ({self.blocks}), got {len(value)}")
+        if self.forget_gate and self.state_decay != 1.0:
+            raise ValueError("state_decay applies only without a forget gate (set forget_gate: false)")
+        if not self.forget_gate and self.forget_gate_bias is not None:
+            raise ValueError("forget_gate_bias given for a net without forget gates")
+        if not 0.0 < self.state_decay <= 1.0:
+            raise ValueError(f"state_decay must be in (0, 1], got {self.state_decay}")
         from cerepro.models import MODELS  # late: models import nothing from protocols
 
         if self.model not in MODELS:

@@ -34,7 +34,7 @@ def string_correct(out_y, legal, length):
     return True
 
 
-@njit(cache=True)
+@njit  # not cached: a kernel taking a dispatcher argument misses numba's cache in every new process
 def all_correct(step, W_hid, W_out, M_hid, M_out, spec, ws, chk_index, chk_legal, chk_len, chk_order, no_x, no_t, no_mask, out_y):
     """Forward-only success test over the check strings, in chk_order (move-to-front on failure)."""
     for pos in range(chk_order.shape[0]):
@@ -48,7 +48,7 @@ def all_correct(step, W_hid, W_out, M_hid, M_out, spec, ws, chk_index, chk_legal
     return True
 
 
-@njit(cache=True)
+@njit  # not cached (see all_correct); the runner compiles it once in the parent before forking workers
 def train_until_success(
     step,  # the model's compiled per-sequence kernel (cerepro.models)
     W_hid, W_out, M_hid, M_out, spec, ws,

@@ -1,0 +1,96 @@
+"""Plain-numpy reference of real-time recurrent learning (Williams & Zipser 1989) for the nets of rtrl.py.
+
+Notation: y(t) the R recurrent units, z(t) = [1, x(t), y(t-1)] their sources, f the logistic function,
+W = W_hid and W_rec = W[:, 1+I:] its recurrent part. RTRL carries forward the sensitivities
+
+    p^u_ij(t) = dy_u(t)/dW_ij = f'(net_u(t)) * ( sum_l W_rec[u, l] p^l_ij(t-1) + delta_ui z_j(t) ),  p(0) = 0
+
+(an R x R x M array, O(R^3 M) work per step: fine at the paper's sizes), so the exact gradient of the error
+of time t is available at time t: -dE(t)/dW_ij = sum_u e_u(t) p^u_ij(t), with e_u = -dE(t)/dy_u(t).
+E(t) = 1/2 sum_k (t_k - y_k)^2, as the LSTM code (eq. 16 with e_k omitting the 2).
+
+Output units in the recurrent net (Smith & Zipser's fully recurrent net) get e_u = t_k - y_k directly; a
+separate output layer fed by y^h(t) learns by the delta rule, e_k = f'_k (t_k - y_k), and passes
+e_h = sum_k W_out[k, h] e_k to the hidden units. per_step=True applies each step's change at once (online
+RTRL, as Williams & Zipser; the sensitivities are not corrected for the weight change), False sums them and
+applies the sum at the sequence end, which is then exactly BPTT's gradient.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from cerepro.models.rtrl import RNNArch
+
+
+def logistic(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def output_layer(W_out: np.ndarray, zo: np.ndarray, arch: RNNArch) -> np.ndarray:
+    """The separate output layer: y_k = f_k(W_out zo)."""
+    net = W_out @ zo
+    return logistic(net) if arch.output_act == "logistic" else net
+
+
+def output_error(y_k: np.ndarray, target: np.ndarray, arch: RNNArch, output_derivative: bool) -> np.ndarray:
+    """e_k = f'_k (t_k - y_k) (eq. 19); f'_k = 1 for linear outputs or when the derivative is switched off."""
+    df = y_k * (1.0 - y_k) if (arch.output_act == "logistic" and output_derivative) else 1.0
+    return df * (target - y_k)
+
+
+def run_sequence(
+    params: dict[str, np.ndarray],
+    masks: dict[str, np.ndarray],
+    arch: RNNArch,
+    x: np.ndarray,  # (T, I)
+    targets: np.ndarray,  # (T, K)
+    target_mask: np.ndarray,  # (T,) bool
+    lr: float,
+    learn: bool = True,
+    per_step: bool = True,
+    output_derivative: bool = True,
+) -> np.ndarray:
+    """Process one sequence from reset state, learning in place if `learn`. Returns the outputs (T, K)."""
+    W_hid, W_out = params["W_hid"], params["W_out"]  # (R, M), (K, Mo)
+    I, H, R = arch.n_in, arch.n_hidden, arch.n_rec
+    T, M = x.shape[0], W_hid.shape[1]
+    y = np.zeros(R)  # all activations reset to 0
+    p = np.zeros((R, R, M))  # p[u, i, j] = dy_u / dW_hid[i, j]
+    acc_hid, acc_out = np.zeros_like(W_hid), np.zeros_like(W_out)
+    outputs = np.zeros((T, arch.n_out))
+    for t in range(T):
+        z = np.concatenate(([1.0], x[t], y))  # (M,)
+        y = logistic(W_hid @ z)  # (R,)
+        if learn:  # the sensitivity recursion, with the weights that produced y(t)
+            W_rec = W_hid[:, 1 + I :]  # (R, R)
+            p = np.tensordot(W_rec, p, axes=1)  # sum_l W_rec[u, l] p^l_ij(t-1)
+            p[np.arange(R), np.arange(R), :] += z  # + delta_ui z_j(t)
+            p *= (y * (1.0 - y))[:, None, None]  # * f'(net_u(t))
+        if arch.outputs_recurrent:
+            y_k = y[H:]
+        else:
+            zo = np.concatenate(([1.0], x[t], y[:H]))  # (Mo,)
+            y_k = output_layer(W_out, zo, arch)
+        outputs[t] = y_k
+        if not (learn and target_mask[t]):
+            continue
+        e_y = np.zeros(R)  # -dE(t)/dy_u(t)
+        if arch.outputs_recurrent:
+            e_y[H:] = targets[t] - y_k
+            d_out = np.zeros_like(W_out)
+        else:
+            e_k = output_error(y_k, targets[t], arch, output_derivative)
+            e_y[:H] = W_out[:, 1 + I :].T @ e_k
+            d_out = np.outer(e_k, zo)  # delta rule for the output layer
+        d_hid = np.tensordot(e_y, p, axes=1)  # (R, M) sum_u e_u p^u_ij
+        if per_step:
+            W_hid += lr * d_hid * masks["W_hid"]
+            W_out += lr * d_out * masks["W_out"]
+        else:
+            acc_hid += d_hid
+            acc_out += d_out
+    if learn and not per_step:
+        W_hid += lr * acc_hid * masks["W_hid"]
+        W_out += lr * acc_out * masks["W_out"]
+    return outputs

@@ -1,0 +1,113 @@
+"""Bad input never gives a traceback: property-based tests throw malformed specs and options at the CLI."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import yaml
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from cerepro import cli
+from cerepro.protocols import reber as proto
+
+VALID = {
+    "experiment": "mine",
+    "protocol": "reber",
+    "defaults": {"trials": 1, "max_sequences": 5, "weight_range": 0.2},
+    "rows": [{"name": "r", "blocks": 2, "block_size": 1, "lr": 0.5, "output_gate_bias": [-1, -2]}],
+}
+KEYS = ["experiment", "protocol", "defaults", "rows", "variants", "trials", "lr", "blocks", "block_size", "targets",
+        "max_sequences", "output_gate_bias", "set", "name", "bogus", "weight_range", "update", "seed"]
+VALUES = st.one_of(
+    st.none(), st.booleans(), st.integers(-5, 5), st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=6),
+    st.lists(st.integers(-3, 3), max_size=3), st.dictionaries(st.sampled_from(KEYS), st.integers(-2, 2), max_size=2),
+)
+
+
+@st.composite
+def mutated_specs(draw):
+    """VALID with one to three random edits at random depths."""
+    spec = yaml.safe_load(yaml.safe_dump(VALID))
+    for _ in range(draw(st.integers(1, 3))):
+        containers = [spec] + [c for c in (spec.get("defaults"), (spec.get("rows") or [None])[0]) if isinstance(c, dict)]
+        target = draw(st.sampled_from(containers))
+        key = draw(st.sampled_from(KEYS))
+        if draw(st.booleans()) and key in target:
+            del target[key]
+        else:
+            target[key] = draw(VALUES)
+    return spec
+
+
+def run_cli(args, tmp_path, last=()):
+    """Invoke with a fresh --out per call and tiny budgets; `last` comes last, so its values win."""
+    out = Path(tempfile.mkdtemp(dir=tmp_path)) / "out"
+    result = CliRunner().invoke(cli.main, [*args, "--out", str(out), "--workers", "1", "--trials", "1",
+                                           "--max-sequences", "5", *last])
+    return result, out
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(spec=mutated_specs())
+def test_malformed_specs_exit_2_with_one_line_and_write_nothing(tmp_path, spec):
+    path = tmp_path / "spec.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    result, out = run_cli(["run", str(path)], tmp_path)
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    if result.exit_code == 0:
+        return  # the edit happened to leave a valid spec
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith("Error: ") and len(result.output.strip().splitlines()) == 1
+    assert not list(out.glob("*.csv")) if out.exists() else True
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(option=st.sampled_from(["--trials", "--seed", "--workers", "--max-sequences"]),
+       value=st.one_of(st.integers(-10**6, 0).map(str), st.text(min_size=1, max_size=5).filter(lambda s: not s.strip().isdigit())))
+def test_bad_option_values_exit_2(tmp_path, option, value):
+    try:
+        if option == "--seed" and int(value) >= 0:
+            return  # "-0" and friends are a valid seed
+    except ValueError:
+        pass
+    result, out = run_cli(["run", "reber"], tmp_path, last=(option, value))
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    assert not out.exists() or not list(out.glob("*.csv"))
+
+
+def test_not_yaml_and_missing_files_exit_2(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("rows: [unclosed\n")
+    for args in (["run", str(bad)], ["run", str(tmp_path / "missing.yaml")], ["show", str(bad)]):
+        result = CliRunner().invoke(cli.main, args)
+        assert result.exit_code == 2 and result.output.startswith("Error: ") and "Traceback" not in result.output
+
+
+def test_too_many_workers_is_an_error(tmp_path):
+    result, _ = run_cli(["run", "reber"], tmp_path)  # sanity: --workers 1 is fine
+    assert result.exit_code == 0
+    result = CliRunner().invoke(cli.main, ["run", "reber", "--workers", "100000", "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2 and "--workers" in result.output
+
+
+def test_a_diverging_trial_is_recorded_as_failed_with_its_reason(monkeypatch):
+    """A net whose weights blow up (here: one weight NaN from the start, as after an overflow) stops at once and says why."""
+    from cerepro.models import lstm97
+
+    real_init = lstm97.init
+
+    def exploding_init(rng, arch, spec):
+        params = real_init(rng, arch, spec)
+        params["W_hid"][0, 1] = np.nan  # as an overflow (inf - inf) would leave it
+        return params
+
+    monkeypatch.setattr(lstm97, "init", exploding_init)
+    cfg = proto.ReberRow(blocks=2, block_size=1, weight_range=0.2, lr=0.1, max_sequences=200, chunk=50)
+    record = proto.run_trial(cfg, 1, "exp1/diverge", 0)
+    assert record["outcome"] == "diverged" and not record["success"]
+    assert "NaN" in record["reason"] and record["sequences"] < 200

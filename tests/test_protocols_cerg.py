@@ -1,0 +1,132 @@
+"""CERG protocol (Gers et al. 2000 Table 2): the stream generator, the stop-at-first-error loop, trials."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from cerepro import config, paper
+from cerepro.models import lstm_forget_net
+from cerepro.protocols import cerg as proto
+from cerepro.protocols.cerg_kernel import STATUS_ERROR, STATUS_OK, edge_tables, run_stream, walk
+from cerepro.tasks import cerg as cerg_task
+from cerepro.tasks.reber import ALPHABET, legal_successors
+
+SPEC = config.load(config.SPEC_DIR / "cerg.yaml")
+ROWS = {r.name: r for r in SPEC.rows}
+
+
+def _walk(bits: np.ndarray, pieces: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    sym, nxt = edge_tables()
+    n = sum(pieces)
+    codes, legal, starts = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64), np.zeros(n, dtype=bool)
+    wst, used, at = np.zeros(3, dtype=np.int64), 0, 0
+    for k in pieces:
+        used += walk(wst, bits[used:], sym, nxt, codes, legal, starts, at, k)
+        at += k
+    return codes, legal, starts
+
+
+def test_walk_makes_embedded_reber_strings_with_the_task_modules_legal_sets():
+    bits = np.random.default_rng(0).integers(0, 2, 5000)
+    codes, legal, starts = _walk(bits, [5000])
+    text = "".join(ALPHABET[c] for c in codes)
+    cuts = list(np.flatnonzero(starts)) + [len(text)]
+    strings = [text[a:b] for a, b in zip(cuts[:-1], cuts[1:])][:-1]  # the last one is cut off
+    assert len(strings) > 300 and cuts[0] == 0
+    for s in strings:  # each is a whole embedded Reber string: every symbol legal, the ends match
+        assert s[0] == "B" and s[-1] == "E" and s[1] == s[-2] and s[1] in "TP"
+        assert all(s[t + 1] in succ for t, succ in enumerate(legal_successors(s)))
+    n = cuts[len(strings)]
+    expected = cerg_task.encode_streams([strings]).info["legal"][0]  # (n - 1, 7): the task module's legal sets
+    ours = (legal[: n - 1, None] >> np.arange(7)) & 1
+    np.testing.assert_array_equal(ours.astype(bool), expected)
+    assert abs(np.mean([s[1] == "T" for s in strings]) - 0.5) < 0.08  # branch drawn 50/50
+
+
+def test_walk_in_pieces_equals_one_walk():
+    bits = np.random.default_rng(1).integers(0, 2, 3000)
+    whole = _walk(bits, [3000])
+    pieces = _walk(bits, [1, 7, 64, 500, 2428])
+    for a, b in zip(whole, pieces):
+        np.testing.assert_array_equal(a, b)
+
+
+def _net(row: str = "forget-gates", **changes):
+    cfg = dataclasses.replace(ROWS[row].config, **changes)
+    return cfg, lstm_forget_net.build(np.random.default_rng(5), cfg, 7, 7)
+
+
+def test_run_stream_stops_at_the_first_error_and_leaves_the_net_resettable():
+    cfg, net = _net()
+    codes, legal, starts = _walk(np.random.default_rng(2).integers(0, 2, 400), [400])
+    lr = np.array([0.5])
+    args = (codes, legal, starts, 400, True, False, True)
+    k, status = run_stream(net.step, *net.args(), lstm_forget_net.CONTINUAL_SLOT, *args, 1.0, lr, 1.0, False)
+    assert (k, status) == (399, STATUS_OK)  # logistic outputs are always within 1.0 of a 0/1 target
+    k, status = run_stream(net.step, *net.args(), lstm_forget_net.CONTINUAL_SLOT, *args, 0.01, lr, 1.0, False)
+    assert (k, status) == (0, STATUS_ERROR)  # an untrained net is never within 0.01
+    assert net.spec[lstm_forget_net.CONTINUAL_SLOT] == 0  # other callers of `step` get a reset again
+
+
+def test_string_decay_lowers_the_rate_once_per_correct_string():
+    cfg, net = _net()
+    codes, legal, starts = _walk(np.random.default_rng(3).integers(0, 2, 300), [300])
+    lr = np.array([0.5])
+    run_stream(net.step, *net.args(), lstm_forget_net.CONTINUAL_SLOT, codes, legal, starts, 300, True, False, True, 1.0, lr, 0.99, False)
+    assert lr[0] == pytest.approx(0.5 * 0.99 ** int(starts[1:].sum()))
+
+
+def test_weight_counts_and_paper_references():
+    assert ROWS["forget-gates"].config.n_weights() == 424  # Gers et al. 2000
+    assert ROWS["lstm"].config.n_weights() == 424 - 64  # the same net without its 4 forget gates
+    assert dataclasses.replace(ROWS["forget-gates"].config, model="lstm-peephole").n_weights() == 448
+    for row in SPEC.rows:
+        assert paper.find(row.paper) is not None, row.name
+
+
+def test_spec_rejects_settings_that_cannot_work():
+    with pytest.raises(ValueError, match="state_decay"):
+        dataclasses.replace(ROWS["forget-gates"].config, state_decay=0.9).validate()
+    with pytest.raises(ValueError, match="cannot run continual"):
+        dataclasses.replace(ROWS["lstm"].config, model="lstm97").validate()
+    with pytest.raises(ValueError, match="forget_gate_bias"):
+        dataclasses.replace(ROWS["lstm"].config, forget_gate_bias=(1.0,) * 4).validate()
+
+
+def test_trial_is_deterministic_and_trials_differ():
+    cfg = dataclasses.replace(ROWS["forget-gates-alpha-decay"].config, max_sequences=40, test_streams=3)
+    a, b, c = (proto.run_trial(cfg, 7, "cerg/forget-gates-alpha-decay", t) for t in (0, 0, 1))
+    for rec in (a, b, c):
+        rec.pop("wall_s")
+    assert a == b
+    assert a["curve"] != c["curve"] or a["train_symbols"] != c["train_symbols"]
+
+
+@pytest.mark.parametrize("row", list(ROWS))
+def test_every_row_runs_a_tiny_trial(row):
+    cfg = dataclasses.replace(ROWS[row].config, max_sequences=25, test_streams=2, chunk=10)
+    seen = []
+    rec = proto.run_trial(cfg, 1, f"cerg/{row}", 0, progress=seen.append)
+    assert rec["outcome"] == "cap" and rec["sequences"] == 25 and sum(seen) == 25
+    assert rec["class"] in ("good", "rest") and rec["mean_length"] >= 0
+    assert rec["train_symbols"] >= 25  # every training stream ends with (at least) its first error
+
+
+def test_a_test_stream_that_reaches_its_cap_counts_as_perfect():
+    """With a lax threshold every prediction is correct: the first test is perfect and the trial stops."""
+    cfg = dataclasses.replace(ROWS["lstm"].config, threshold=1.0, train_stream_length=50, test_stream_length=200, max_sequences=10)
+    rec = proto.run_trial(cfg, 1, "cerg/lstm", 0)
+    assert rec["success"] and rec["class"] == "perfect" and rec["sequences"] == 1 and rec["mean_length"] == 200
+    assert rec["train_symbols"] == 50
+
+
+def test_summarize_gives_table_2_columns():
+    recs = [{"class": "perfect", "sequences": 100, "mean_length": 1e5}, {"class": "perfect", "sequences": 300, "mean_length": 1e5},
+            {"class": "good", "sequences": 30000, "mean_length": 5000.0}, {"class": "rest", "sequences": 30000, "mean_length": 40.0}]
+    out = proto.summarize(ROWS["forget-gates"].config, recs)
+    assert out == {"perfect_pct": 50.0, "perfect_streams_mean": 200.0, "good_pct": 25.0, "good_len_mean": 5000.0,
+                   "rest_pct": 25.0, "rest_len_mean": 40.0}
+
