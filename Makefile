@@ -14,8 +14,8 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-run: install  ## Table 1 (embedded Reber grammar) at paper scale, faithful rows
-	$(BIN)/cerepro run reber
+run: install  ## Table 1 (embedded Reber grammar) at paper scale, faithful rows, re-run (not read from the ledger)
+	$(BIN)/cerepro run reber --fresh
 
 test: install  ## the default suite (paper-scale runs are marked slow and left out)
 	$(BIN)/pytest -q

@@ -128,8 +128,12 @@ def _sample_lines(batch) -> list[dict]:
 @click.option("--rows", "only_rows", default="", help="Only these paper rows (comma-separated names).")
 @click.option("--out", "out_dir", default="results", show_default=True, type=click.Path(file_okay=False), help="Output folder.")
 @click.option("--fresh", is_flag=True, help="Redo trials already in the ledger.")
+@click.option("--executor", default="local", show_default=True, type=click.Choice(["local", "dask"]),
+              help="Where trials run: a process pool here, or a dask.distributed cluster (needs the 'cluster' extra).")
+@click.option("--scheduler", metavar="URL", help="Dask scheduler address, e.g. tcp://host:8786 (with --executor dask; "
+              "without it a local cluster of --workers processes is started).")
 def run(experiment: str, trials, seed, workers, max_sequences, variants: str, baselines: bool, only_rows: str, out_dir: str,
-        fresh: bool) -> None:
+        fresh: bool, executor: str, scheduler: str | None) -> None:
     """Re-run EXPERIMENT (name, alias, or a YAML spec file) and write results/<experiment>.csv/.md."""
     try:
         exp = config.resolve(experiment)
@@ -147,6 +151,7 @@ def run(experiment: str, trials, seed, workers, max_sequences, variants: str, ba
         _fail(str(exc))
     out_path = Path(out_dir)
     _check_writable(out_path)
+    _check_executor(executor, scheduler)
     cores = os.cpu_count() or 1
     if workers is not None and workers > 8 * cores:
         _fail(f"--workers {workers} is more than makes sense on {cores} cores (at most {8 * cores})")
@@ -163,7 +168,8 @@ def run(experiment: str, trials, seed, workers, max_sequences, variants: str, ba
     try:
         with progress:
             task = progress.add_task(exp.name, total=None, sequences=0)
-            for event in runner.run(exp, rows, spec_rows, seed, workers, out_path, fresh=fresh):
+            for event in runner.run(exp, rows, spec_rows, seed, workers, out_path, fresh=fresh, executor=executor,
+                                    scheduler=scheduler):
                 if event.kind == "start":
                     progress.update(task, total=event.data["trials"])
                     if event.data["skipped"]:
@@ -182,6 +188,21 @@ def run(experiment: str, trials, seed, workers, max_sequences, variants: str, ba
     rate = result["trials_run"] / result["wall_s"] if result["wall_s"] > 0 else 0.0
     err.print(f"{result['trials_run']} trials in {result['wall_s']:.1f} s ({rate:.2f} trials/s); wrote "
               + ", ".join(str(p) for p in result["paths"]))
+
+
+def _check_executor(executor: str, scheduler: str | None) -> None:
+    """Fail before any work if the dask cluster asked for cannot be used."""
+    from cerepro import executors
+
+    if scheduler is not None and executor != "dask":
+        _fail("--scheduler needs --executor dask")
+    try:
+        if executor == "dask":
+            executors.require_dask()
+        if scheduler is not None:
+            executors.check_scheduler(scheduler)
+    except executors.ExecutorError as exc:
+        _fail(str(exc))
 
 
 def _sigterm_to_interrupt(signum, frame) -> None:
@@ -292,12 +313,13 @@ def _print_comparison(doc: dict) -> None:
 
 @main.command()
 @click.option("--out", "out_dir", default="results", show_default=True, type=click.Path(file_okay=False), help="Results folder.")
-def report(out_dir: str) -> None:
+@click.option("--no-mechanism", is_flag=True, help="Skip the cell-state figures (they train two nets, about 30 s).")
+def report(out_dir: str, no_mechanism: bool) -> None:
     """Write <out>/REPORT.md with every experiment's table, verdicts and figures."""
     from cerepro import report as report_mod
 
     _check_writable(Path(out_dir))
-    path, figures = report_mod.build(Path(out_dir))
+    path, figures = report_mod.build(Path(out_dir), mechanism=not no_mechanism)
     err.print(f"wrote {path} and {len(figures)} figures")
 
 

@@ -85,8 +85,9 @@ def _figure_curves(exp: config.Experiment, ledger: Path, seed: int, path: Path) 
     return True
 
 
-def build(out_dir: Path) -> tuple[Path, list[Path]]:
-    """Write REPORT.md and its figures; return their paths."""
+def build(out_dir: Path, mechanism: bool = True) -> tuple[Path, list[Path]]:
+    """Write REPORT.md and its figures; return their paths. `mechanism` trains two nets for the
+    cell-state figures (about 30 s)."""
     fig_dir = out_dir / "figures"
     fig_dir.mkdir(parents=True, exist_ok=True)
     figures: list[Path] = []
@@ -128,6 +129,16 @@ def build(out_dir: Path) -> tuple[Path, list[Path]]:
         if _figure_curves(exp, out_dir / "ledger.sqlite", seed, fig):
             figures.append(fig)
             lines += ["", f"![learning curves](figures/{fig.name})"]
+    if mechanism:
+        from cerepro import mechanism as mech
+
+        paths = mech.figures(out_dir)
+        figures += paths
+        lines += ["", "## The mechanism, made visible", "",
+                  "Trial 0 of the faithful adding (T = 100) and temporal-order (6a) rows, retrained with the run seed, on a",
+                  "sequence none of their training or tests saw: input gates, cell states (the constant error carousel),",
+                  "output gates, cell outputs and the net output at every step; dashed lines mark the relevant inputs.", ""]
+        lines += [f"![{p.stem}](figures/{p.name})" for p in paths]
     report = out_dir / "REPORT.md"
     write_atomic(report, "\n".join(lines) + "\n")
     return report, figures

@@ -1,4 +1,5 @@
-"""Runs the trials of an experiment: in-process or on a process pool, recording each one in the ledger.
+"""Runs the trials of an experiment: in-process, on a process pool or on a dask cluster (executors.py),
+recording each one in the ledger.
 
 `run()` is a generator of progress events for the CLI to render; it prints nothing. A trial is the
 unit of work and of recovery: it is a pure function of (row settings, run seed, trial index), so results
@@ -61,9 +62,13 @@ def run(
     workers: int,
     out_dir: Path,
     fresh: bool = False,
+    executor: str = "local",
+    scheduler: str | None = None,
 ) -> Iterator[Event]:
     """Run the missing trials of `rows`, then write the tables. `spec_rows` are the rows as the spec has them
-    (for the paper/reduced label). Yields Events; raises KeyboardInterrupt after recording finished trials."""
+    (for the paper/reduced label). `executor` "dask" ships the trials to the dask scheduler at `scheduler`
+    (a LocalCluster of `workers` processes if None). Yields Events; raises KeyboardInterrupt after recording
+    finished trials."""
     ledger = Ledger(out_dir / "ledger.sqlite")
     started = time.perf_counter()
     try:
@@ -79,7 +84,7 @@ def run(
         total_sequences = sum(r.config.trials * r.config.max_sequences for r in rows)
         yield Event("start", {"trials": len(jobs), "skipped": skipped, "rows": len(rows), "max_sequences": total_sequences})
         n_done = 0
-        for row, trial, record in _execute(exp.protocol, jobs, seed, workers):
+        for row, trial, record in _execute(exp.protocol, jobs, seed, workers, executor, scheduler):
             if row is None:
                 yield Event("progress", {"sequences": record})
                 continue
@@ -91,8 +96,15 @@ def run(
         ledger.close()
 
 
-def _execute(protocol: str, jobs: list[tuple[Row, int]], seed: int, workers: int) -> Iterator[tuple[Row, int, Any]]:
-    """Yield (row, trial, record) as trials finish, and (None, None, k) for k more sequences trained."""
+def _execute(protocol: str, jobs: list[tuple[Row, int]], seed: int, workers: int, executor: str = "local",
+             scheduler: str | None = None) -> Iterator[tuple[Row, int, Any]]:
+    """Yield (row, trial, record) as trials finish, and (None, None, k) for k more sequences trained
+    (local executor only: a dask cluster reports finished trials, not sequences)."""
+    if executor == "dask":
+        from cerepro import executors  # dask is an optional extra, imported only when asked for
+
+        yield from executors.dask_trials(protocol, jobs, seed, workers, scheduler)
+        return
     if workers <= 1 or len(jobs) <= 1:
         global _progress_queue
         _progress_queue = queue.SimpleQueue()  # in-process: progress is reported after each trial

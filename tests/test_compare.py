@@ -81,7 +81,7 @@ def test_report_writes_markdown_and_nonempty_figures(tmp_path):
     pd.DataFrame({"experiment": ["exp1"] * 3, "row": ["lstm-4x1-lr0.1"] * 3, "variant": ["paper"] * 3, "trial": [0, 1, 2],
                   "seed": [1, 2, 3], "set_pair": [0, 1, 2], "outcome": ["success", "success", "cap"],
                   "sequences": [30000, 52000, 100000], "reason": ["", "", ""]}).to_csv(out / "exp1.trials.csv", index=False)
-    result = CliRunner().invoke(cli.main, ["report", "--out", str(out)])
+    result = CliRunner().invoke(cli.main, ["report", "--no-mechanism", "--out", str(out)])
     assert result.exit_code == 0, result.output
     text = (out / "REPORT.md").read_text()
     assert "| [exp1](#exp1) | 1 | 1 | 1 | 1 | 2 |" in text

@@ -51,11 +51,14 @@ def run_sequence(
     learn: bool = True,
     per_step: bool = True,
     output_derivative: bool = True,
+    record: dict | None = None,
 ) -> np.ndarray:
     """Process one sequence from reset state; learn in place if `learn`. Returns the outputs (T, K).
 
     per_step=True applies each step's weight change at once (RTRL style); False sums them and applies the
     sum at the sequence end. output_derivative=False drops f'_k from e_k (a named variant, not the paper).
+    record, if given, gets one list per quantity, one array per step appended: "g" g(net_c) (H,), "y_in" (C,),
+    "y_out" (C,), "s" (H,), "y_c" (H,), "y" (K,) (cerepro.mechanism stacks them into its traces).
     """
     W_hid, W_out = params["W_hid"], params["W_out"]  # (U, M), (K, Mo)
     I, H, C = arch.n_in, arch.n_cells, arch.n_blocks
@@ -83,6 +86,9 @@ def run_sequence(
         net_k = W_out @ zo  # (K,)
         y_k = logistic(net_k) if arch.output_act == "logistic" else net_k
         outputs[t] = y_k
+        if record is not None:
+            for key, value in (("g", g_c), ("y_in", y_in), ("y_out", y_out), ("s", s), ("y_c", y_c), ("y", y_k)):
+                record.setdefault(key, []).append(value.copy())
         if not (learn and target_mask[t]):
             continue
         df_k = y_k * (1.0 - y_k) if (arch.output_act == "logistic" and output_derivative) else np.ones_like(y_k)

@@ -141,8 +141,11 @@ def test_net(net, cfg: OnlineRow, batch: Batch) -> dict:
     return {"test_n": int(m), "test_wrong": int(wrong), "test_mae": sum_abs / units, "test_mse": sum_sq / units}
 
 
-def run_trial(cfg: OnlineRow, seed: int, row_key: str, trial: int, progress: Callable[[int], None] | None = None) -> dict:
-    """Train one net of a row until its stop rule holds or the cap; return its trial record."""
+def run_trial(cfg: OnlineRow, seed: int, row_key: str, trial: int, progress: Callable[[int], None] | None = None,
+              keep_params: dict | None = None) -> dict:
+    """Train one net of a row until its stop rule holds or the cap; return its trial record.
+
+    keep_params, if given, receives copies of the final weights ({"W_hid", "W_out"}; cerepro.mechanism uses them)."""
     start = time.perf_counter()
     tseed = seeding.trial_seed(seed, row_key, trial)
     net = models.get(cfg.model).build(seeding.stream(tseed, "init"), cfg, *TASK_IO[cfg.task])
@@ -193,6 +196,8 @@ def run_trial(cfg: OnlineRow, seed: int, row_key: str, trial: int, progress: Cal
         record.update(test_net(net, cfg, generate(cfg, seeding.stream(tseed, "test"), cfg.test_set_size)))
     record["wall_s"] = time.perf_counter() - start
     record["curve"] = _curve(np.concatenate(errors) if errors else np.zeros(0))
+    if keep_params is not None:
+        keep_params.update({name: w.copy() for name, w in net.params.items()})
     return record
 
 
