@@ -1,8 +1,9 @@
-"""Speed of the model kernels, measured against the plain-numpy reference in the same run.
+"""Speed of every model kernel, measured against its plain-numpy reference in the same run.
 
-Time-steps per second of online training (forward, traces, weight update at every target step), on one
-core, for the nets of the paper: the Reber nets of Table 1 (264 and 276 weights, a target at every step)
-and the adding net of Table 7 (93 weights, T = 100, a target at the sequence end only).
+Time-steps per second of online training (forward pass, gradient, weight update), on one core, for the
+nets of the paper: the Reber nets of Table 1 (a target at every step), the adding net of Table 7 (T = 100, a
+target at the end only), the RTRL/BPTT nets of Tables 1 and 2 and the later variants. Each kernel runs for
+about `seconds` seconds (after compiling); the reference for about a tenth of that.
 """
 
 from __future__ import annotations
@@ -12,19 +13,22 @@ from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
+from numba import njit
 
-from cerepro.models import lstm97, lstm97_reference
-from cerepro.models.lstm97_kernel import make_spec, make_workspace, train_pool
-from cerepro.tasks import reber
+from cerepro import models
+from cerepro.models import elman_net, lstm97_net, lstm_forget_net, rtrl
+from cerepro.protocols.common import BaseRow
+from cerepro.tasks import longlag, reber
 from cerepro.tasks.base import Batch, dense_inputs
 
 
 @dataclass(frozen=True)
 class BenchCase:
     name: str
-    arch: lstm97.LSTMArch
+    cfg: BaseRow
     make_batch: Callable[[np.random.Generator, int], Batch]
-    lr: float
+    arch: Callable  # (cfg, n_in, n_out) -> the architecture object of the model's numpy reference
+    reference: str  # module with run_sequence(params, masks, arch, x, targets, target_mask, lr, ...)
 
 
 def _adding_like(rng: np.random.Generator, n: int, T: int = 100) -> Batch:
@@ -37,54 +41,102 @@ def _adding_like(rng: np.random.Generator, n: int, T: int = 100) -> Batch:
     return Batch(None, x, rng.uniform(0, 1, (n, T, 1)), mask, np.full(n, T, dtype=np.int64), 2)
 
 
+def _reber(rng, n):
+    return reber.generate(rng, n)
+
+
+def _two_a(p):
+    return lambda rng, n: longlag.generate_2a(rng, n, p=p)
+
+
+LSTM_REBER = dict(weight_range=0.2, bias="ga")
+RTRL_T1 = dict(model="rtrl", bias="none", input_to_output=True, outputs_recurrent=True, weight_range=0.2)
+RTRL_T2 = dict(bias="none", input_to_output=True, recurrent=False, hidden_units=1, weight_range=0.2)
+REF_LSTM, REF_RTRL = "cerepro.models.lstm97_reference", "cerepro.models.rtrl_reference"
 CASES = (
-    BenchCase("reber-4x1 (264 w)", lstm97.LSTMArch(7, 7, 4, 1), lambda rng, n: reber.generate(rng, n), 0.1),
-    BenchCase("reber-3x2 (276 w)", lstm97.LSTMArch(7, 7, 3, 2), lambda rng, n: reber.generate(rng, n), 0.1),
-    BenchCase("adding T=100 (93 w)", lstm97.LSTMArch(2, 1, 2, 2, bias="all"), _adding_like, 0.5),
+    BenchCase("lstm97 reber 4x1", BaseRow(blocks=4, **LSTM_REBER), _reber, lstm97_net.arch, REF_LSTM),
+    BenchCase("lstm97 reber 3x2", BaseRow(blocks=3, block_size=2, **LSTM_REBER), _reber, lstm97_net.arch, REF_LSTM),
+    BenchCase("lstm97 adding T=100", BaseRow(blocks=2, block_size=2, bias="all", lr=0.5), _adding_like, lstm97_net.arch, REF_LSTM),
+    BenchCase("lstm-full reber 3x2", BaseRow(model="lstm-full", blocks=3, block_size=2, **LSTM_REBER), _reber,
+              lstm97_net.arch, "cerepro.models.lstm_full_reference"),
+    BenchCase("lstm-forget reber 3x2", BaseRow(model="lstm-forget", blocks=3, block_size=2, **LSTM_REBER), _reber,
+              lstm_forget_net.arch, "cerepro.models.lstm_forget_reference"),
+    BenchCase("rtrl reber 3 units", BaseRow(hidden_units=3, **RTRL_T1), _reber, rtrl.arch_from_cfg, REF_RTRL),
+    BenchCase("rtrl reber 12 units", BaseRow(hidden_units=12, **RTRL_T1), _reber, rtrl.arch_from_cfg, REF_RTRL),
+    BenchCase("elman reber 15 units", BaseRow(model="elman", hidden_units=15, bias="none", weight_range=0.2), _reber,
+              elman_net._arch, "cerepro.models.elman_reference"),
+    BenchCase("rtrl 2a p=4", BaseRow(model="rtrl", **RTRL_T2), _two_a(4), rtrl.arch_from_cfg, REF_RTRL),
+    BenchCase("rtrl 2a p=100", BaseRow(model="rtrl", **RTRL_T2), _two_a(100), rtrl.arch_from_cfg, REF_RTRL),
+    BenchCase("bptt 2a p=100", BaseRow(model="bptt", update="sequence", **RTRL_T2), _two_a(100), rtrl.arch_from_cfg,
+              "cerepro.models.bptt_reference"),
 )
 
 
-def _kernel_rate(case: BenchCase, batch: Batch, repeats: int) -> float:
-    rng = np.random.default_rng(0)
-    params, masks = lstm97.init(rng, case.arch, lstm97.LSTMInit(0.1)), lstm97.masks(case.arch)
-    spec, ws = make_spec(case.arch), make_workspace(case.arch)
+@njit
+def _train_loop(step, W_hid, W_out, M_hid, M_out, spec, ws, x_index, x_dense, targets, target_mask, lengths, lr, out_y):
+    """Online training over a pool of sequences with any model's step kernel (cerepro.models)."""
+    for n in range(lengths.shape[0]):
+        step(W_hid, W_out, M_hid, M_out, spec, ws, x_index[n], x_dense[n], targets[n], target_mask[n], lengths[n], lr, True, out_y)
+
+
+def _kernel_args(batch: Batch):
     one_hot = batch.inputs is None
     x_index = batch.input_index if one_hot else np.zeros(batch.target_mask.shape, dtype=np.int64)
     x_dense = np.zeros(batch.target_mask.shape + (0,)) if one_hot else batch.inputs
-    order = np.arange(batch.n, dtype=np.int64)
-    sse, out_y = np.zeros(batch.n), np.zeros((batch.target_mask.shape[1], case.arch.n_out))
-    args = (params["W_hid"], params["W_out"], masks["W_hid"], masks["W_out"], spec, ws, x_index, x_dense,
-            batch.targets, batch.target_mask, batch.lengths)
-    train_pool(*args, order[:2], case.lr, sse, out_y)  # compile (or load from cache) outside the timing
-    best = 0.0
-    for _ in range(repeats):
+    return x_index, x_dense, batch.targets, batch.target_mask, batch.lengths
+
+
+def _kernel_rate(case: BenchCase, rng: np.random.Generator, seconds: float) -> float:
+    n_in, n_out = _sizes(case)
+    net = models.get(case.cfg.model).build(np.random.default_rng(0), case.cfg, n_in, n_out)
+    warm = case.make_batch(rng, 2)
+    out_y = np.zeros((4096, n_out))
+    _train_loop(net.step, *net.args(), *_kernel_args(warm), case.cfg.lr, out_y)  # compile outside the timing
+    n, best = 8, 0.0
+    while True:
+        batch = case.make_batch(rng, n)
         t0 = time.perf_counter()
-        train_pool(*args, order, case.lr, sse, out_y)
-        best = max(best, batch.lengths.sum() / (time.perf_counter() - t0))
-    return best
+        _train_loop(net.step, *net.args(), *_kernel_args(batch), case.cfg.lr, out_y)
+        elapsed = time.perf_counter() - t0
+        best = max(best, batch.lengths.sum() / elapsed)
+        if elapsed > seconds or n > 1_000_000:
+            return best
+        n *= 4 if elapsed < seconds / 8 else 2
 
 
-def _reference_rate(case: BenchCase, batch: Batch) -> float:
-    rng = np.random.default_rng(0)
-    params, masks = lstm97.init(rng, case.arch, lstm97.LSTMInit(0.1)), lstm97.masks(case.arch)
-    x = dense_inputs(batch)
-    t0 = time.perf_counter()
-    for n in range(batch.n):
-        L = batch.lengths[n]
-        lstm97_reference.run_sequence(params, masks, case.arch, x[n, :L], batch.targets[n, :L], batch.target_mask[n, :L], case.lr)
-    return batch.lengths.sum() / (time.perf_counter() - t0)
+def _reference_rate(case: BenchCase, rng: np.random.Generator, seconds: float) -> float:
+    import importlib
+
+    n_in, n_out = _sizes(case)
+    net = models.get(case.cfg.model).build(np.random.default_rng(0), case.cfg, n_in, n_out)
+    ref = importlib.import_module(case.reference)
+    arch = case.arch(case.cfg, n_in, n_out)
+    steps, t0 = 0, time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        batch = case.make_batch(rng, 1)
+        L = int(batch.lengths[0])
+        x = dense_inputs(batch)[0, :L]
+        ref.run_sequence(net.params, net.masks, arch, x, batch.targets[0, :L], batch.target_mask[0, :L], case.cfg.lr)
+        steps += L
+    return steps / (time.perf_counter() - t0)
 
 
-def run(kernel_steps: int = 2_000_000, reference_steps: int = 20_000) -> list[dict[str, float | str]]:
+def _sizes(case: BenchCase) -> tuple[int, int]:
+    probe = case.make_batch(np.random.default_rng(0), 1)
+    return probe.n_in, probe.targets.shape[2]
+
+
+def run(seconds: float = 1.0, only: str = "") -> list[dict[str, float | str]]:
     """One record per case: kernel and reference time-steps per second and their ratio."""
     out = []
     for case in CASES:
+        if only and only not in case.name:
+            continue
         rng = np.random.default_rng(1)
-        probe = case.make_batch(rng, 50)
-        per_seq = probe.lengths.mean()
-        big = case.make_batch(rng, max(1, int(kernel_steps / per_seq)))
-        small = case.make_batch(rng, max(1, int(reference_steps / per_seq)))
-        k, r = _kernel_rate(case, big, repeats=3), _reference_rate(case, small)
-        out.append({"case": case.name, "weights": lstm97.n_weights(case.arch), "kernel_steps_per_s": k,
-                    "reference_steps_per_s": r, "speedup": k / r})
+        n_in, n_out = _sizes(case)
+        k = _kernel_rate(case, rng, seconds)
+        r = _reference_rate(case, rng, seconds / 10)
+        out.append({"case": case.name, "model": case.cfg.model,
+                    "weights": models.get(case.cfg.model).n_weights(case.cfg, n_in, n_out),
+                    "kernel_steps_per_s": k, "reference_steps_per_s": r, "speedup": k / r})
     return out

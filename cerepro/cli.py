@@ -324,16 +324,16 @@ def report(out_dir: str, no_mechanism: bool) -> None:
 
 
 @main.command()
-@click.option("--kernel-steps", default=2_000_000, show_default=True, type=click.IntRange(min=1000))
-@click.option("--reference-steps", default=20_000, show_default=True, type=click.IntRange(min=100))
-def bench(kernel_steps: int, reference_steps: int) -> None:
+@click.option("--seconds", default=1.0, show_default=True, type=click.FloatRange(min=0.05), help="Kernel time per net.")
+@click.option("--only", default="", help="Only the nets whose name contains this text.")
+def bench(seconds: float, only: str) -> None:
     """Time-steps per second of each model kernel and of its plain-numpy reference, in one run."""
     from cerepro import bench as bench_mod
 
     table = Table(title="Online training speed, one core (time-steps per second)", title_justify="left")
     for col in ("net", "weights", "kernel", "numpy reference", "speed-up"):
         table.add_column(col, justify="left" if col == "net" else "right")
-    for r in bench_mod.run(kernel_steps, reference_steps):
+    for r in bench_mod.run(seconds, only):
         table.add_row(r["case"], str(r["weights"]), f"{r['kernel_steps_per_s']:,.0f}", f"{r['reference_steps_per_s']:,.0f}",
                       f"{r['speedup']:.0f}x")
     out.print(table)

@@ -120,3 +120,12 @@ def test_show_prints_the_resolved_spec():
     assert doc["experiment"] == "exp1"
     first = doc["rows"][0]
     assert first["weights"] == 264 and first["lr"] == 0.1 and first["output_gate_bias"] == [-1, -2, -3, -4]
+
+
+def test_bench_prints_kernel_and_reference_rates():
+    result = invoke("bench", "--seconds", "0.05", "--only", "adding")
+    assert result.exit_code == 0
+    line = next(line for line in result.output.splitlines() if "lstm97 adding T=100" in line)
+    cells = [c.strip() for c in line.split("│")[1:-1]]
+    assert cells[1] == "93" and cells[4].endswith("x")
+    assert float(cells[2].replace(",", "")) > float(cells[3].replace(",", ""))  # the kernel beats the reference
