@@ -83,20 +83,27 @@ def trial_table(rows_records: list[tuple[Row, list[dict[str, Any]]]]) -> pd.Data
 
 
 def to_markdown(df: pd.DataFrame, title: str) -> str:
-    """A readable Markdown rendering: ours beside the paper's, one line per row."""
+    """A readable Markdown rendering: ours beside the paper's, one line per row, then the protocol's own columns."""
+    extras = [c for c in df.columns if c not in COLUMNS]
     head = "| row | variant | weights | lr | trials | success % (paper) | mean seq. (paper) | median | min-max | scale |"
-    lines = [f"# {title}", "", head, "|" + "---|" * 10]
+    lines = [f"# {title}", "", head + "".join(f" {c} |" for c in extras), "|" + "---|" * (10 + len(extras))]
     for r in df.itertuples():
         succ = f"{_fmt(r.success_pct, 1)} ({_fmt(r.paper_success_pct, 0) if r.variant == 'paper' else '-'})"
         mean = f"{_fmt(r.seq_mean, 0)} ({_fmt(r.paper_seq_mean, 0) if r.variant == 'paper' else '-'})"
         span = f"{_fmt(r.seq_min, 0)}-{_fmt(r.seq_max, 0)}" if r.successes else "-"
         lines.append(
             f"| {r.row} | {r.variant} | {r.weights} | {r.lr:g} | {r.trials} | {succ} | {mean} | "
-            f"{_fmt(r.seq_median, 0)} | {span} | {r.scale} |"
+            f"{_fmt(r.seq_median, 0)} | {span} | {r.scale} |" + "".join(f" {_fmt_any(getattr(r, c))} |" for c in extras)
         )
     lines += ["", "Sequence statistics are over successful trials; a trial that reached the cap counts as a failure.",
               "Paper numbers are shown on the faithful rows only (variant `paper`).", ""]
     return "\n".join(lines)
+
+
+def _fmt_any(value: Any) -> str:
+    if isinstance(value, (int, float, np.number)) and not isinstance(value, bool):
+        return "-" if np.isnan(value) else f"{value:.4g}"
+    return "-" if value is None else str(value)
 
 
 def _fmt(value: Any, digits: int) -> str:
