@@ -158,7 +158,8 @@ def run(experiment: str, trials, seed, workers, max_sequences, variants: str, ba
     workers = workers or cores
     seed = exp.seed if seed is None else seed
     signal.signal(signal.SIGTERM, _sigterm_to_interrupt)
-    err.print(f"[bold]{exp.title}[/]: {len(rows)} rows, seed {seed}, {workers} workers")
+    where = f"dask scheduler {scheduler}" if scheduler else f"{workers} {'dask ' if executor == 'dask' else ''}workers"
+    err.print(f"[bold]{exp.title}[/]: {len(rows)} rows, seed {seed}, {where}")
     progress = Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("trials"),
         TextColumn("{task.fields[sequences]:,} sequences"), TimeElapsedColumn(), TimeRemainingColumn(),

@@ -2,7 +2,7 @@
 
 What is shipped: one task per trial, `_trial(protocol, row, seed, trial)`, with the row's settings (a frozen
 dataclass, pickled by reference, so every worker needs the same cerepro installed). What comes back: the
-trial record, a small dict of plain numbers. Only the parent writes the ledger (runner.run does), so the
+trial record, a small JSON-able dict (outcome, sequences, learning curve). Only the parent writes the ledger (runner.run does), so the
 workers need no shared file system. Workers are separate processes that compile the numba kernels themselves
 on their first trial of each model (the parent's warm-up cannot be inherited across a network).
 
@@ -85,7 +85,7 @@ def dask_trials(protocol: str, jobs: list[tuple[Row, int]], seed: int, workers: 
             for row, trial in jobs:
                 # a readable, deterministic key: the dashboard shows which trial runs where
                 key = ("cerepro-trial", row.experiment, row.name, row.variant, row.config_hash(), seed, trial)
-                futures[client.submit(_trial, protocol, row, seed, trial, key=key, retries=0)] = (row, trial)
+                futures[client.submit(_trial, protocol, row, seed, trial, key=key)] = (row, trial)
             for future in as_completed(list(futures), loop=client.loop):
                 row, trial = futures.pop(future)
                 yield row, trial, future.result()

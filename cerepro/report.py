@@ -29,18 +29,22 @@ def _figure_sequences(exp: config.Experiment, trials: pd.DataFrame, table: pd.Da
     if not rows:
         return False
     fig, ax = plt.subplots(figsize=(9, 0.45 * len(rows) + 1.5))
+    plotted = False
     for y, (name, variant) in enumerate(rows):
         mine = trials[(trials["row"] == name) & (trials["variant"] == variant)]
         ok = mine[mine["outcome"] == "success"]["sequences"]
         ax.scatter(ok, np.full(len(ok), y) + np.random.default_rng(y).uniform(-0.2, 0.2, len(ok)), s=10, color="tab:blue")
+        plotted |= len(ok) > 0
         failed = len(mine) - len(ok)
         if failed:
             ax.annotate(f"{failed} failed", (1.0, y), xycoords=("axes fraction", "data"), ha="right", va="center", fontsize=7)
         paper_mean = table[(table["row"] == name) & (table["variant"] == variant)]["paper_seq_mean"].iloc[0]
         if variant == "paper" and pd.notna(paper_mean):
             ax.plot([paper_mean, paper_mean], [y - 0.35, y + 0.35], color="tab:red", lw=2)
+            plotted = True
     ax.set_yticks(range(len(rows)), [f"{n} [{v}]" for n, v in rows], fontsize=7)
-    ax.set_xscale("log")
+    if plotted:  # a log axis needs at least one positive value
+        ax.set_xscale("log")
     ax.set_xlabel("training sequences to success (dots: our successful trials; red bar: paper mean)")
     ax.set_title(f"{exp.title}: sequences to success per trial")
     ax.invert_yaxis()
