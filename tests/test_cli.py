@@ -129,3 +129,29 @@ def test_bench_prints_kernel_and_reference_rates():
     cells = [c.strip() for c in line.split("│")[1:-1]]
     assert cells[1] == "93" and cells[4].endswith("x")
     assert float(cells[2].replace(",", "")) > float(cells[3].replace(",", ""))  # the kernel beats the reference
+
+
+@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
+def test_interrupting_a_real_run_exits_130_and_keeps_finished_trials(tmp_path, sig):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    cmd = [sys.executable, "-m", "cerepro.cli", "run", "reber", "--rows", "lstm-3x2-lr0.5", "--trials", "200",
+           "--max-sequences", "2000", "--workers", "2", "--out", str(tmp_path)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    ledger, deadline = tmp_path / "ledger.sqlite", time.time() + 120
+    finished = 0
+    while time.time() < deadline and finished < 2:
+        time.sleep(0.5)
+        if ledger.exists():
+            with sqlite3.connect(ledger) as db:
+                finished = db.execute("SELECT COUNT(*) FROM trials").fetchone()[0]
+    proc.send_signal(getattr(signal, sig))
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert "run the same command again to resume" in stderr and "Traceback" not in stderr
+    with sqlite3.connect(ledger) as db:
+        kept = db.execute("SELECT COUNT(*) FROM trials").fetchone()[0]
+    assert 2 <= kept < 200
