@@ -128,12 +128,13 @@ def _sample_lines(batch) -> list[dict]:
 @click.option("--rows", "only_rows", default="", help="Only these paper rows (comma-separated names).")
 @click.option("--out", "out_dir", default="results", show_default=True, type=click.Path(file_okay=False), help="Output folder.")
 @click.option("--fresh", is_flag=True, help="Redo trials already in the ledger.")
+@click.option("--tables-only", is_flag=True, help="Run nothing: rewrite the tables from the trials in the ledger.")
 @click.option("--executor", default="local", show_default=True, type=click.Choice(["local", "dask"]),
               help="Where trials run: a process pool here, or a dask.distributed cluster (needs the 'cluster' extra).")
 @click.option("--scheduler", metavar="URL", help="Dask scheduler address, e.g. tcp://host:8786 (with --executor dask; "
               "without it a local cluster of --workers processes is started).")
 def run(experiment: str, trials, seed, workers, max_sequences, variants: str, baselines: bool, only_rows: str, out_dir: str,
-        fresh: bool, executor: str, scheduler: str | None) -> None:
+        fresh: bool, executor: str, scheduler: str | None, tables_only: bool) -> None:
     """Re-run EXPERIMENT (name, alias, or a YAML spec file) and write results/<experiment>.csv/.md."""
     try:
         exp = config.resolve(experiment)
@@ -169,7 +170,7 @@ def run(experiment: str, trials, seed, workers, max_sequences, variants: str, ba
     try:
         with progress:
             task = progress.add_task(exp.name, total=None, sequences=0)
-            for event in runner.run(exp, rows, spec_rows, seed, workers, out_path, fresh=fresh, executor=executor,
+            for event in runner.run(exp, rows, spec_rows, seed, workers, out_path, fresh=fresh, tables_only=tables_only, executor=executor,
                                     scheduler=scheduler):
                 if event.kind == "start":
                     progress.update(task, total=event.data["trials"])

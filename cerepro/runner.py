@@ -64,11 +64,12 @@ def run(
     fresh: bool = False,
     executor: str = "local",
     scheduler: str | None = None,
+    tables_only: bool = False,
 ) -> Iterator[Event]:
     """Run the missing trials of `rows`, then write the tables. `spec_rows` are the rows as the spec has them
     (for the paper/reduced label). `executor` "dask" ships the trials to the dask scheduler at `scheduler`
     (a LocalCluster of `workers` processes if None). Yields Events; raises KeyboardInterrupt after recording
-    finished trials."""
+    finished trials. `tables_only` runs nothing and writes the tables of the trials the ledger holds."""
     ledger = Ledger(out_dir / "ledger.sqlite")
     started = time.perf_counter()
     try:
@@ -78,8 +79,8 @@ def run(
         skipped = 0
         for row in rows:
             done = ledger.done(row.experiment, row.name, row.variant, row.config_hash(), seed)
-            todo = [t for t in range(row.config.trials) if t not in done]
-            skipped += row.config.trials - len(todo)
+            todo = [] if tables_only else [t for t in range(row.config.trials) if t not in done]
+            skipped += len(done) if tables_only else row.config.trials - len(todo)
             jobs += [(row, t) for t in todo]
         total_sequences = sum(r.config.trials * r.config.max_sequences for r in rows)
         yield Event("start", {"trials": len(jobs), "skipped": skipped, "rows": len(rows), "max_sequences": total_sequences})

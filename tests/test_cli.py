@@ -155,3 +155,15 @@ def test_interrupting_a_real_run_exits_130_and_keeps_finished_trials(tmp_path, s
     with sqlite3.connect(ledger) as db:
         kept = db.execute("SELECT COUNT(*) FROM trials").fetchone()[0]
     assert 2 <= kept < 200
+
+
+def test_tables_only_runs_nothing_and_rebuilds_from_the_ledger(tmp_path):
+    invoke("run", "reber", *TINY, "--workers", "1", "--out", str(tmp_path))
+    (tmp_path / "exp1.csv").unlink()
+    result = invoke("run", "reber", "--rows", "lstm-3x2-lr0.5,lstm-4x1-lr0.1", "--max-sequences", "400", "--tables-only",
+                    "--out", str(tmp_path))
+    assert result.exit_code == 0
+    df = pd.read_csv(tmp_path / "exp1.csv")
+    assert df["trials"].tolist() == [2, 2] and set(df["scale"]) == {"reduced"}  # 2 of the spec's 30 trials
+    with sqlite3.connect(tmp_path / "ledger.sqlite") as db:
+        assert db.execute("SELECT COUNT(*) FROM trials").fetchone()[0] == 4
