@@ -130,7 +130,7 @@ def write_atomic(path: Path, text: str) -> None:
 def write(df: pd.DataFrame, trials: pd.DataFrame, out_dir: Path, name: str, title: str) -> list[Path]:
     """Write <name>.csv, <name>.md and <name>.trials.csv; return their paths."""
     paths = [out_dir / f"{name}.csv", out_dir / f"{name}.md", out_dir / f"{name}.trials.csv"]
-    write_atomic(paths[0], df.to_csv(index=False, float_format="%.6g", lineterminator="\n"))
+    write_atomic(paths[0], df.to_csv(index=False, float_format="%.10g", lineterminator="\n"))
     write_atomic(paths[1], to_markdown(df, title))
     write_atomic(paths[2], trials.to_csv(index=False, lineterminator="\n"))
     return paths
