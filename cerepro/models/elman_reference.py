@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from cerepro.models.rtrl import RNNArch
+from cerepro.models.update import OnlineUpdate
 from cerepro.models.rtrl_reference import logistic, output_error, output_layer
 
 
@@ -35,7 +36,7 @@ def run_sequence(
     I, H = arch.n_in, arch.n_hidden
     T = x.shape[0]
     context = np.zeros(H)  # reset with all activations
-    acc_hid, acc_out = np.zeros_like(W_hid), np.zeros_like(W_out)
+    update = OnlineUpdate(params, masks, lr, per_step)
     outputs = np.zeros((T, arch.n_out))
     for t in range(T):
         z = np.concatenate(([1.0], x[t], context))  # (M,)
@@ -49,13 +50,7 @@ def run_sequence(
         e_k = output_error(y_k, targets[t], arch, output_derivative)
         e_h = y_h * (1.0 - y_h) * (W_out[:, 1 + I :].T @ e_k)  # stops here: no error into the context
         d_hid, d_out = np.outer(e_h, z), np.outer(e_k, zo)
-        if per_step:
-            W_hid += lr * d_hid * masks["W_hid"]
-            W_out += lr * d_out * masks["W_out"]
-        else:
-            acc_hid += d_hid
-            acc_out += d_out
-    if learn and not per_step:
-        W_hid += lr * acc_hid * masks["W_hid"]
-        W_out += lr * acc_out * masks["W_out"]
+        update.add(d_hid, d_out)
+    if learn:
+        update.finish()
     return outputs

@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from cerepro.models.lstm97 import LSTMArch
+from cerepro.models.update import OnlineUpdate
 
 
 def logistic(x: np.ndarray) -> np.ndarray:
@@ -67,7 +68,7 @@ def run_sequence(
     y_c, y_in, y_out, s = np.zeros(H), np.zeros(C), np.zeros(C), np.zeros(H)  # all activations reset to 0
     dS_in = np.zeros((H, W_hid.shape[1]))  # (H, M) ds_c/dw_{in_j(c), m}
     dS_c = np.zeros((H, W_hid.shape[1]))  # (H, M) ds_c/dw_{c, m}
-    acc_hid, acc_out = np.zeros_like(W_hid), np.zeros_like(W_out)
+    update = OnlineUpdate(params, masks, lr, per_step)
     outputs = np.zeros((T, arch.n_out))
     for t in range(T):
         z = np.concatenate(([1.0], x[t], y_c, y_in, y_out))  # (M,) sources y^m(t-1), bias first
@@ -101,13 +102,7 @@ def run_sequence(
         d_hid[H : H + C] = np.stack([(e_s[block == j, None] * dS_in[block == j]).sum(0) for j in range(C)])  # (26)
         d_hid[H + C :] = np.outer(e_out, z)  # (22) output gates
         d_out = np.outer(e_k, zo)  # (22) output units
-        if per_step:
-            W_hid += lr * d_hid * masks["W_hid"]
-            W_out += lr * d_out * masks["W_out"]
-        else:
-            acc_hid += d_hid
-            acc_out += d_out
-    if learn and not per_step:
-        W_hid += lr * acc_hid * masks["W_hid"]
-        W_out += lr * acc_out * masks["W_out"]
+        update.add(d_hid, d_out)
+    if learn:
+        update.finish()
     return outputs

@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from cerepro.models.lstm97_reference import logistic, squash_g, squash_h
+from cerepro.models.update import OnlineUpdate
 from cerepro.models.lstm_forget import ForgetArch
 
 
@@ -56,7 +57,7 @@ def run_sequence(
     P = arch.peep0
     st = state if state is not None else State(arch)
     block = np.arange(H) // arch.block_size  # (H,)
-    acc_hid, acc_out = np.zeros_like(W_hid), np.zeros_like(W_out)
+    update = OnlineUpdate(params, masks, lr, per_step)
     outputs = np.zeros((x.shape[0], arch.n_out))
     for t in range(x.shape[0]):
         s_prev = st.s.copy()
@@ -97,13 +98,7 @@ def run_sequence(
             d_hid[H + C + j] = (e_s[block == j, None] * st.dS_phi[block == j]).sum(0)  # forget gate
         d_hid[H + 2 * C :] = np.outer(e_out, zo_gate)  # (22) output gates
         d_out = np.outer(e_k, zo)  # (22)
-        if per_step:
-            W_hid += lr * d_hid * masks["W_hid"]
-            W_out += lr * d_out * masks["W_out"]
-        else:
-            acc_hid += d_hid
-            acc_out += d_out
-    if learn and not per_step:
-        W_hid += lr * acc_hid * masks["W_hid"]
-        W_out += lr * acc_out * masks["W_out"]
+        update.add(d_hid, d_out)
+    if learn:
+        update.finish()
     return outputs

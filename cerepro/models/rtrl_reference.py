@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from cerepro.models.rtrl import RNNArch
+from cerepro.models.update import OnlineUpdate
 
 
 def logistic(x: np.ndarray) -> np.ndarray:
@@ -57,7 +58,7 @@ def run_sequence(
     T, M = x.shape[0], W_hid.shape[1]
     y = np.zeros(R)  # all activations reset to 0
     p = np.zeros((R, R, M))  # p[u, i, j] = dy_u / dW_hid[i, j]
-    acc_hid, acc_out = np.zeros_like(W_hid), np.zeros_like(W_out)
+    update = OnlineUpdate(params, masks, lr, per_step)
     outputs = np.zeros((T, arch.n_out))
     for t in range(T):
         z = np.concatenate(([1.0], x[t], y))  # (M,)
@@ -84,13 +85,7 @@ def run_sequence(
             e_y[:H] = W_out[:, 1 + I :].T @ e_k
             d_out = np.outer(e_k, zo)  # delta rule for the output layer
         d_hid = np.tensordot(e_y, p, axes=1)  # (R, M) sum_u e_u p^u_ij
-        if per_step:
-            W_hid += lr * d_hid * masks["W_hid"]
-            W_out += lr * d_out * masks["W_out"]
-        else:
-            acc_hid += d_hid
-            acc_out += d_out
-    if learn and not per_step:
-        W_hid += lr * acc_hid * masks["W_hid"]
-        W_out += lr * acc_out * masks["W_out"]
+        update.add(d_hid, d_out)
+    if learn:
+        update.finish()
     return outputs
