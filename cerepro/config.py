@@ -184,6 +184,10 @@ def load(path: str | Path) -> Experiment:
     if len(by_name) + len({r.name for r in baselines}) != len(rows) + len(baselines) or set(by_name) & {r.name for r in baselines}:
         raise SpecError(f"{where}: row names must be unique")
     variants: list[Row] = []
+    if not isinstance(raw.get("variants") or [], list):
+        raise SpecError(f"{where}.variants: expected a list of variants")
+    if not isinstance(raw.get("aliases") or [], list):
+        raise SpecError(f"{where}.aliases: expected a list of names")
     for i, item in enumerate(raw.get("variants") or []):
         at = f"{where}.variants[{i}]"
         _check_keys(item, VARIANT_KEYS, at)
@@ -193,6 +197,10 @@ def load(path: str | Path) -> Experiment:
             raise SpecError(f"{at}.name: 'paper' is reserved for the faithful rows")
         targets = item.get("rows", "all")
         targets = list(by_name) if targets == "all" else targets
+        if not isinstance(targets, list):
+            raise SpecError(f"{at}.rows: expected 'all' or a list of row names, got {targets!r}")
+        if not isinstance(item["set"] or {}, dict):
+            raise SpecError(f"{at}.set: expected a mapping of settings, got {item['set']!r}")
         for row_name in targets:
             if row_name not in by_name:
                 raise SpecError(f"{at}.rows: unknown row {row_name!r}{_hint(str(row_name), by_name)}")

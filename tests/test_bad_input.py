@@ -33,7 +33,9 @@ def mutated_specs(draw):
     """VALID with one to three random edits at random depths."""
     spec = yaml.safe_load(yaml.safe_dump(VALID))
     for _ in range(draw(st.integers(1, 3))):
-        containers = [spec] + [c for c in (spec.get("defaults"), (spec.get("rows") or [None])[0]) if isinstance(c, dict)]
+        rows = spec.get("rows")
+        first_row = rows[0] if isinstance(rows, list) and rows else None
+        containers = [spec] + [c for c in (spec.get("defaults"), first_row) if isinstance(c, dict)]
         target = draw(st.sampled_from(containers))
         key = draw(st.sampled_from(KEYS))
         if draw(st.booleans()) and key in target:
@@ -111,3 +113,13 @@ def test_a_diverging_trial_is_recorded_as_failed_with_its_reason(monkeypatch):
     record = proto.run_trial(cfg, 1, "exp1/diverge", 0)
     assert record["outcome"] == "diverged" and not record["success"]
     assert "NaN" in record["reason"] and record["sequences"] < 200
+
+
+def test_sections_of_the_wrong_shape_exit_2(tmp_path):
+    for key, value in (("variants", True), ("variants", [{"name": "a", "set": {}, "rows": 3}]),
+                       ("variants", [{"name": "a", "set": 5}]), ("aliases", 7), ("rows", {"name": "r"})):
+        spec = {**VALID, key: value}
+        path = tmp_path / f"{key}.yaml"
+        path.write_text(yaml.safe_dump(spec))
+        result, _ = run_cli(["run", str(path)], tmp_path)
+        assert result.exit_code == 2 and result.output.startswith("Error: "), (key, value, result.output)
