@@ -39,6 +39,31 @@ def _fail(message: str) -> None:
     raise CereproUsageError(message)
 
 
+class PerRowCount(click.ParamType):
+    """A positive integer for every row ("200000"), or per row ("lstm-p100=200000,rtrl-p10-lr1=1000000")."""
+
+    name = "N|ROW=N,..."
+
+    def convert(self, value, param, ctx):  # noqa: D102 - click's hook
+        if isinstance(value, (int, dict)):
+            return value
+        text = str(value).strip()
+        if "=" not in text:
+            return self._positive(text, param, ctx)
+        counts = {}
+        for item in text.split(","):
+            row, sep, number = item.partition("=")
+            if not sep or not row.strip():
+                self.fail(f"{item!r} is not ROW=N", param, ctx)
+            counts[row.strip()] = self._positive(number, param, ctx)
+        return counts
+
+    def _positive(self, text: str, param, ctx) -> int:
+        if not text.strip().isdigit() or int(text) < 1:
+            self.fail(f"{text!r} is not a positive integer", param, ctx)
+        return int(text)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="cerepro")
 def main() -> None:
@@ -119,10 +144,11 @@ def _sample_lines(batch) -> list[dict]:
 
 @main.command()
 @click.argument("experiment")
-@click.option("--trials", type=click.IntRange(min=1), help="Trials per row (default: the paper's).")
+@click.option("--trials", type=PerRowCount(), help="Trials per row (default: the paper's); N, or ROW=N,... for some rows.")
 @click.option("--seed", type=click.IntRange(min=0), help="Run seed; same seed, same tables (default: the spec's).")
 @click.option("--workers", type=click.IntRange(min=1), help="Parallel processes (default: number of cores).")
-@click.option("--max-sequences", type=click.IntRange(min=1), help="Cap on training sequences per trial.")
+@click.option("--max-sequences", type=PerRowCount(),
+              help="Cap on training sequences per trial; N, or ROW=N,... for some rows (the others keep the spec's).")
 @click.option("--variants", "variants", default="", help="Variant rows to add: comma-separated names, or 'all'.")
 @click.option("--baselines", is_flag=True, help="Add the rows of the methods the paper compared with (RTRL, BPTT, ...).")
 @click.option("--rows", "only_rows", default="", help="Only these paper rows (comma-separated names).")
@@ -147,6 +173,11 @@ def run(experiment: str, trials, seed, workers, max_sequences, variants: str, ba
                 if name not in known:
                     _fail(f"unknown row {name!r} of {exp.name}{config._hint(name, known)}")
             spec_rows = tuple(r for r in spec_rows if r.name in names)
+        known = sorted({r.name for r in spec_rows})
+        for option, value in (("--trials", trials), ("--max-sequences", max_sequences)):
+            for name in value if isinstance(value, dict) else ():
+                if name not in known:
+                    _fail(f"{option}: no row {name!r} in this run{config._hint(name, known)}")
         rows = config.with_overrides(spec_rows, trials=trials, max_sequences=max_sequences)
     except SpecError as exc:
         _fail(str(exc))

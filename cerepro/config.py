@@ -51,14 +51,14 @@ class Row:
         return f"{self.experiment}/{self.name}"
 
     def config_hash(self) -> str:
-        """Hash of every setting that can change a trial's outcome (the trial count cannot).
+        """Hash of every setting that can change a trial's outcome (the trial count and the paper's cap cannot).
 
         Settings at their dataclass default are left out, so adding a new setting whose default keeps the old
         behaviour does not invalidate the ledger."""
         settings = {
             f.name: getattr(self.config, f.name)
             for f in dataclasses.fields(self.config)
-            if f.name not in ("trials", "chunk") and getattr(self.config, f.name) != f.default
+            if f.name not in ("trials", "chunk", "paper_cap") and getattr(self.config, f.name) != f.default
         }
         blob = json.dumps({"experiment": self.experiment, "row": self.name, **settings}, sort_keys=True, default=list)
         return hashlib.sha256(blob.encode()).hexdigest()[:12]
@@ -265,11 +265,15 @@ def resolve(name: str) -> Experiment:
 
 
 def with_overrides(rows: tuple[Row, ...], **overrides: Any) -> tuple[Row, ...]:
-    """Rows with command-line overrides (trials, max_sequences) applied and re-validated."""
+    """Rows with command-line overrides (trials, max_sequences) applied and re-validated.
+
+    An override is a value for every row, or a {row name: value} mapping for some rows (all their variants)."""
     overrides = {k: v for k, v in overrides.items() if v is not None}
     out = []
     for row in rows:
-        cfg = dataclasses.replace(row.config, **overrides)
+        mine = {k: v[row.name] if isinstance(v, dict) else v for k, v in overrides.items()
+                if not isinstance(v, dict) or row.name in v}
+        cfg = dataclasses.replace(row.config, **mine)
         try:
             cfg.validate()
         except ValueError as exc:

@@ -167,3 +167,31 @@ def test_tables_only_runs_nothing_and_rebuilds_from_the_ledger(tmp_path):
     assert df["trials"].tolist() == [2, 2] and set(df["scale"]) == {"reduced"}  # 2 of the spec's 30 trials
     with sqlite3.connect(tmp_path / "ledger.sqlite") as db:
         assert db.execute("SELECT COUNT(*) FROM trials").fetchone()[0] == 4
+
+
+def test_per_row_caps_and_trials_touch_only_the_named_rows(tmp_path):
+    result = invoke("run", "reber", "--rows", "lstm-3x2-lr0.5,lstm-4x1-lr0.1", "--trials", "lstm-4x1-lr0.1=1,lstm-3x2-lr0.5=2",
+                    "--max-sequences", "lstm-4x1-lr0.1=300,lstm-3x2-lr0.5=200", "--workers", "1", "--out", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(tmp_path / "exp1.csv").set_index("row")
+    assert table.loc["lstm-3x2-lr0.5", "trials"] == 2 and table.loc["lstm-3x2-lr0.5", "cap"] == 200
+    assert table.loc["lstm-4x1-lr0.1", "trials"] == 1 and table.loc["lstm-4x1-lr0.1", "cap"] == 300
+    assert set(table["scale"]) == {"reduced"}
+
+
+def test_per_row_caps_keep_the_spec_cap_elsewhere_and_reject_unknown_rows():
+    exp = config.resolve("reber")
+    rows = config.with_overrides(exp.rows[:2], max_sequences={exp.rows[0].name: 123})
+    assert rows[0].config.max_sequences == 123 and rows[1].config.max_sequences == exp.rows[1].config.max_sequences
+    result = CliRunner().invoke(cli.main, ["run", "reber", "--max-sequences", "lstm-3x2-lr05=100"])
+    assert result.exit_code == 2 and "did you mean 'lstm-3x2-lr0.5'" in result.output
+    for bad in ("lstm-3x2-lr0.5=", "=5", "lstm-3x2-lr0.5=0", "lstm-3x2-lr0.5=x"):
+        result = CliRunner().invoke(cli.main, ["run", "reber", "--max-sequences", bad])
+        assert result.exit_code == 2 and "Traceback" not in result.output, (bad, result.output)
+
+
+def test_the_paper_cap_label_does_not_change_the_config_hash():
+    import dataclasses
+    row = config.resolve("exp2a").rows[0]
+    labelled = dataclasses.replace(row, config=dataclasses.replace(row.config, paper_cap=5_000_000))
+    assert labelled.config_hash() == row.config_hash()
