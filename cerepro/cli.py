@@ -150,6 +150,8 @@ def _sample_lines(batch) -> list[dict]:
 @click.option("--max-sequences", type=PerRowCount(),
               help="Cap on training sequences per trial; N, or ROW=N,... for some rows (the others keep the spec's).")
 @click.option("--variants", "variants", default="", help="Variant rows to add: comma-separated names, or 'all'.")
+@click.option("--model", "model", metavar="NAME", help="Add each faithful row again, trained by model NAME "
+              "(e.g. lstm-forget), as a variant row model-NAME.")
 @click.option("--baselines", is_flag=True, help="Add the rows of the methods the paper compared with (RTRL, BPTT, ...).")
 @click.option("--rows", "only_rows", default="", help="Only these paper rows (comma-separated names).")
 @click.option("--out", "out_dir", default="results", show_default=True, type=click.Path(file_okay=False), help="Output folder.")
@@ -159,7 +161,7 @@ def _sample_lines(batch) -> list[dict]:
               help="Where trials run: a process pool here, or a dask.distributed cluster (needs the 'cluster' extra).")
 @click.option("--scheduler", metavar="URL", help="Dask scheduler address, e.g. tcp://host:8786 (with --executor dask; "
               "without it a local cluster of --workers processes is started).")
-def run(experiment: str, trials, seed, workers, max_sequences, variants: str, baselines: bool, only_rows: str, out_dir: str,
+def run(experiment: str, trials, seed, workers, max_sequences, variants: str, model: str | None, baselines: bool, only_rows: str, out_dir: str,
         fresh: bool, executor: str, scheduler: str | None, tables_only: bool) -> None:
     """Re-run EXPERIMENT (name, alias, or a YAML spec file) and write results/<experiment>.csv/.md."""
     try:
@@ -173,6 +175,8 @@ def run(experiment: str, trials, seed, workers, max_sequences, variants: str, ba
                 if name not in known:
                     _fail(f"unknown row {name!r} of {exp.name}{config._hint(name, known)}")
             spec_rows = tuple(r for r in spec_rows if r.name in names)
+        if model:
+            spec_rows = spec_rows + config.with_model(spec_rows, model)
         known = sorted({r.name for r in spec_rows})
         for option, value in (("--trials", trials), ("--max-sequences", max_sequences)):
             for name in value if isinstance(value, dict) else ():

@@ -91,6 +91,29 @@ class Experiment:
         return self.rows + tuple(v for v in self.variants if v.variant in variants) + extra
 
 
+def with_model(rows: tuple[Row, ...], model: str) -> tuple[Row, ...]:
+    """Each faithful row again, trained by another model: a variant named `model-<name>` (e.g. --model lstm-forget)."""
+    from cerepro.models import MODELS
+
+    if model not in MODELS:
+        raise SpecError(f"unknown model {model!r}{_hint(model, MODELS)}; models: {', '.join(MODELS)}")
+    out = []
+    for row in rows:
+        if row.variant != "paper" or row.config.model == model:
+            continue
+        cfg = dataclasses.replace(row.config, model=model)
+        note = f"the faithful row trained by {model}"
+        if getattr(cfg, "sequential_construction", False) and model != "lstm97":  # only the 1997 net grows its cell (Exp 2a/2b)
+            cfg = dataclasses.replace(cfg, sequential_construction=False)
+            note += ", the cell present from the start (no sequential construction)"
+        try:
+            cfg.validate()
+        except ValueError as exc:
+            raise SpecError(f"--model {model} on {row.name}: {exc}") from None
+        out.append(dataclasses.replace(row, variant=f"model-{model}", note=note, config=cfg))
+    return tuple(out)
+
+
 def _hint(word: str, choices: typing.Iterable[str]) -> str:
     close = difflib.get_close_matches(word, list(choices), n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""

@@ -195,3 +195,15 @@ def test_the_paper_cap_label_does_not_change_the_config_hash():
     row = config.resolve("exp2a").rows[0]
     labelled = dataclasses.replace(row, config=dataclasses.replace(row.config, paper_cap=5_000_000))
     assert labelled.config_hash() == row.config_hash()
+
+
+def test_model_option_adds_each_faithful_row_trained_by_another_model(tmp_path):
+    result = invoke("run", "exp6a", "--model", "lstm-forget", "--trials", "1", "--max-sequences", "30", "--workers", "1",
+                    "--out", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(tmp_path / "exp6a.csv")
+    assert list(zip(table["variant"], table["model"])) == [("paper", "lstm97"), ("model-lstm-forget", "lstm-forget")]
+    rows = config.with_model(config.resolve("exp2a").rows, "lstm-forget")  # only lstm97 grows its cell
+    assert [r.config.sequential_construction for r in rows] == [False] and "no sequential construction" in rows[0].note
+    result = CliRunner().invoke(cli.main, ["run", "exp6a", "--model", "lstm-forgt"])
+    assert result.exit_code == 2 and "did you mean 'lstm-forget'" in result.output

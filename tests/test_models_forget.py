@@ -31,6 +31,9 @@ def test_init_sets_the_three_gate_biases():
     assert np.all(default[H + C : H + 2 * C, 0] == lstm_forget.DEFAULT_FORGET_BIAS)
     with pytest.raises(ValueError, match="forget-gate biases"):
         lstm_forget.init(np.random.default_rng(0), dataclasses.replace(CERG, forget_gate=False), init)
+    no_bias = dataclasses.replace(CERG, bias="none", output_bias=False)  # e.g. the Exp 2c net under --model lstm-forget
+    W = lstm_forget.init(np.random.default_rng(0), no_bias, lstm_forget.ForgetInit(0.2))["W_hid"]
+    assert np.all(W[:, 0] == 0.0)  # no bias weights, so no default forget bias either
 
 
 # ------------------------------------------------------------ the truncated gradient, by finite differences

@@ -100,7 +100,7 @@ class ForgetInit:
     weight_range: float = 0.2
     input_gate_bias: tuple[float, ...] | None = None
     output_gate_bias: tuple[float, ...] | None = None
-    forget_gate_bias: tuple[float, ...] | None = None  # None: DEFAULT_FORGET_BIAS for every block
+    forget_gate_bias: tuple[float, ...] | None = None  # None: DEFAULT_FORGET_BIAS per block (if gates have biases)
 
 
 def masks(arch: ForgetArch) -> dict[str, np.ndarray]:
@@ -149,7 +149,7 @@ def init(rng: np.random.Generator, arch: ForgetArch, spec: ForgetInit) -> dict[s
     params = {name: rng.uniform(-r, r, size=mask.shape) * mask for name, mask in m.items()}
     H, C = arch.n_cells, arch.n_blocks
     forget = spec.forget_gate_bias
-    if forget is None and arch.forget_gate:
+    if forget is None and arch.forget_gate and m["W_hid"][H + C, 0] != 0.0:  # a net without bias weights gets none
         forget = (DEFAULT_FORGET_BIAS,) * C
     for biases, first_row, gate in ((spec.input_gate_bias, H, "input"), (forget, H + C, "forget"),
                                     (spec.output_gate_bias, H + 2 * C, "output")):
