@@ -2,8 +2,9 @@
 
 Time-steps per second of online training (forward pass, gradient, weight update), on one core, for the
 nets of the paper: the Reber nets of Table 1 (a target at every step), the adding net of Table 7 (T = 100, a
-target at the end only), the RTRL/BPTT nets of Tables 1 and 2 and the later variants. Each kernel runs for
-about `seconds` seconds (after compiling); the reference for about a tenth of that.
+target at the end only), the RTRL/BPTT nets of Tables 1 and 2, the later variants, and the nets random weight
+guessing draws (forward only: a guessed net does not learn). Each kernel runs for about `seconds` seconds
+(after compiling); the reference for about a tenth of that.
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ import numpy as np
 from numba import njit
 
 from cerepro import models
-from cerepro.models import elman_net, lstm97_net, lstm_forget_net, rtrl
+from cerepro.models import elman_net, guess, lstm97_net, lstm_forget_net, rtrl
 from cerepro.protocols.common import BaseRow
-from cerepro.tasks import longlag, reber
+from cerepro.tasks import longlag, reber, twoseq
 from cerepro.tasks.base import Batch, dense_inputs
 
 
@@ -49,10 +50,16 @@ def _two_a(p):
     return lambda rng, n: longlag.generate_2a(rng, n, p=p)
 
 
+def _three_a(rng, n):
+    return twoseq.generate(rng, n, T=100, N=1)
+
+
 LSTM_REBER = dict(weight_range=0.2, bias="ga")
 RTRL_T1 = dict(model="rtrl", bias="none", input_to_output=True, outputs_recurrent=True, weight_range=0.2)
 RTRL_T2 = dict(bias="none", input_to_output=True, recurrent=False, hidden_units=1, weight_range=0.2)
+GUESS_A1 = dict(model="guess", hidden_units=1, bias="b1", outputs_recurrent=True, input_to_output=True, weight_range=100.0)
 REF_LSTM, REF_RTRL = "cerepro.models.lstm97_reference", "cerepro.models.rtrl_reference"
+REF_GUESS = "cerepro.models.guess_reference"
 CASES = (
     BenchCase("lstm97 reber 4x1", BaseRow(blocks=4, **LSTM_REBER), _reber, lstm97_net.arch, REF_LSTM),
     BenchCase("lstm97 reber 3x2", BaseRow(blocks=3, block_size=2, **LSTM_REBER), _reber, lstm97_net.arch, REF_LSTM),
@@ -69,6 +76,9 @@ CASES = (
     BenchCase("rtrl 2a p=100", BaseRow(model="rtrl", **RTRL_T2), _two_a(100), rtrl.arch_from_cfg, REF_RTRL),
     BenchCase("bptt 2a p=100", BaseRow(model="bptt", update="sequence", **RTRL_T2), _two_a(100), rtrl.arch_from_cfg,
               "cerepro.models.bptt_reference"),
+    BenchCase("guess 3a T=100 A1 n=1", BaseRow(**GUESS_A1), _three_a, guess.arch, REF_GUESS),
+    BenchCase("guess 2a p=100", BaseRow(model="guess", **{**RTRL_T2, "weight_range": 100.0}), _two_a(100), guess.arch,
+              REF_GUESS),
 )
 
 

@@ -26,6 +26,7 @@ MODELS: dict[str, tuple[str, str]] = {
     "lstm-full": ("cerepro.models.lstm_full_net", "1997 LSTM trained with the full untruncated BPTT gradient, update at sequence end"),
     "lstm-forget": ("cerepro.models.lstm_forget_net", "LSTM with forget gates (Gers et al. 2000); options: no forget gate, state decay"),
     "lstm-peephole": ("cerepro.models.lstm_peephole_net", "forget-gate LSTM with peephole connections (Gers & Schmidhuber 2001)"),
+    "guess": ("cerepro.models.guess_net", "random weight guessing: draw all weights uniformly until a net passes the task's test (Schmidhuber & Hochreiter 1996)"),
 }
 
 

@@ -2,6 +2,8 @@
 
 A protocol module exposes a frozen dataclass of row settings (a subclass of common.BaseRow, with
 `validate()`, `n_weights()`) and `run_trial(cfg, seed, row_key, trial, progress) -> record`.
+guess.py is not a protocol of its own: it is the trial loop of random weight guessing, to which the online and
+longlag protocols hand their `model: guess` rows.
 """
 
 from __future__ import annotations

@@ -74,3 +74,7 @@ class BaseRow:
 
         if self.model not in MODELS:
             raise ValueError(f"unknown model {self.model!r}; models: {', '.join(MODELS)}")
+        if self.model == "guess":  # no learning rule: the net and the protocol must suit the search
+            from cerepro.protocols import guess  # late: guess imports the protocols built on this module
+
+            guess.check_row(self)

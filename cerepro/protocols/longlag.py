@@ -139,6 +139,10 @@ def draw_test_set(cfg: LongLagRow, rng: np.random.Generator) -> tuple[np.ndarray
 
 def run_trial(cfg: LongLagRow, seed: int, row_key: str, trial: int, progress: Callable[[int], None] | None = None) -> dict:
     """Train one net of a row; return its trial record (see results.py and summarize for the fields)."""
+    if cfg.model == "guess":  # random weight guessing: a search, not training (protocols/guess.py)
+        from cerepro.protocols import guess  # late: guess builds on this module
+
+        return guess.run_longlag_trial(cfg, seed, row_key, trial, progress)
     start = time.perf_counter()
     tseed = seeding.trial_seed(seed, row_key, trial)
     n_in, n_out = sizes(cfg)
@@ -212,11 +216,17 @@ def summarize(cfg: LongLagRow, records: list[dict]) -> dict:
     """Extra table columns: when the cell was added (2a/2b), and the final test of every trial."""
     added = [r["cell_added_at"] for r in records if r.get("cell_added_at") is not None]
     tested = [r for r in records if "test_ok_pct" in r]
+    guessing = {}
+    if cfg.model == "guess":
+        from cerepro.protocols import guess
+
+        guessing = guess.summarize(records)
     return {
         "cell_added_mean": float(np.mean(added)) if added else np.nan,
         "cell_added_max": float(np.max(added)) if added else np.nan,
         "test_ok_pct_mean": float(np.mean([r["test_ok_pct"] for r in tested])) if tested else np.nan,
         "test_max_err_mean": float(np.mean([r["test_max_err"] for r in tested])) if tested else np.nan,
+        **guessing,
     }
 
 

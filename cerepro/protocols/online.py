@@ -146,6 +146,10 @@ def run_trial(cfg: OnlineRow, seed: int, row_key: str, trial: int, progress: Cal
     """Train one net of a row until its stop rule holds or the cap; return its trial record.
 
     keep_params, if given, receives copies of the final weights ({"W_hid", "W_out"}; cerepro.mechanism uses them)."""
+    if cfg.model == "guess":  # random weight guessing: a search, not training (protocols/guess.py)
+        from cerepro.protocols import guess  # late: guess builds on this module
+
+        return guess.run_online_trial(cfg, seed, row_key, trial, progress)
     start = time.perf_counter()
     tseed = seeding.trial_seed(seed, row_key, trial)
     net = models.get(cfg.model).build(seeding.stream(tseed, "init"), cfg, *TASK_IO[cfg.task])
@@ -227,4 +231,8 @@ def summarize(cfg: OnlineRow, records: list[dict]) -> dict:
     if cfg.stop == "st1st2":
         out["st1_mean"] = mean("st1")
         out["st2_mean"] = mean("st2")
+    if cfg.model == "guess":
+        from cerepro.protocols import guess
+
+        out.update(guess.summarize(records))
     return out
