@@ -2,7 +2,8 @@
 
 Time-steps per second of online training (forward pass, gradient, weight update), on one core, for the
 nets of the paper: the Reber nets of Table 1 (a target at every step), the adding net of Table 7 (T = 100, a
-target at the end only), the RTRL/BPTT nets of Tables 1 and 2, the later variants, and the nets random weight
+target at the end only), the 2c nets of Table 3 at p = 50 and p = 1000 (one-hot inputs: one weight column per
+step, so the big net should run about as fast as the small one), the RTRL/BPTT nets of Tables 1 and 2, the later variants, and the nets random weight
 guessing draws (forward only: a guessed net does not learn). Each kernel runs for about `seconds` seconds
 (after compiling); the reference for about a tenth of that.
 """
@@ -50,6 +51,10 @@ def _two_a(p):
     return lambda rng, n: longlag.generate_2a(rng, n, p=p)
 
 
+def _two_c(p):
+    return lambda rng, n: longlag.generate_2c(rng, n, p=p, q=p)
+
+
 def _three_a(rng, n):
     return twoseq.generate(rng, n, T=100, N=1)
 
@@ -57,6 +62,7 @@ def _three_a(rng, n):
 LSTM_REBER = dict(weight_range=0.2, bias="ga")
 RTRL_T1 = dict(model="rtrl", bias="none", input_to_output=True, outputs_recurrent=True, weight_range=0.2)
 RTRL_T2 = dict(bias="none", input_to_output=True, recurrent=False, hidden_units=1, weight_range=0.2)
+LSTM_2C = dict(blocks=2, block_size=1, bias="none", recurrent=True, lr=0.01, weight_range=0.2)  # Table 3: 6p+64 weights
 GUESS_A1 = dict(model="guess", hidden_units=1, bias="b1", outputs_recurrent=True, input_to_output=True, weight_range=100.0)
 REF_LSTM, REF_RTRL = "cerepro.models.lstm97_reference", "cerepro.models.rtrl_reference"
 REF_GUESS = "cerepro.models.guess_reference"
@@ -64,6 +70,8 @@ CASES = (
     BenchCase("lstm97 reber 4x1", BaseRow(blocks=4, **LSTM_REBER), _reber, lstm97_net.arch, REF_LSTM),
     BenchCase("lstm97 reber 3x2", BaseRow(blocks=3, block_size=2, **LSTM_REBER), _reber, lstm97_net.arch, REF_LSTM),
     BenchCase("lstm97 adding T=100", BaseRow(blocks=2, block_size=2, bias="all", lr=0.5), _adding_like, lstm97_net.arch, REF_LSTM),
+    BenchCase("lstm97 2c p=q=50", BaseRow(**LSTM_2C), _two_c(50), lstm97_net.arch, REF_LSTM),
+    BenchCase("lstm97 2c p=q=1000", BaseRow(**LSTM_2C), _two_c(1000), lstm97_net.arch, REF_LSTM),
     BenchCase("lstm-full reber 3x2", BaseRow(model="lstm-full", blocks=3, block_size=2, **LSTM_REBER), _reber,
               lstm97_net.arch, "cerepro.models.lstm_full_reference"),
     BenchCase("lstm-forget reber 3x2", BaseRow(model="lstm-forget", blocks=3, block_size=2, **LSTM_REBER), _reber,

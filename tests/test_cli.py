@@ -131,6 +131,15 @@ def test_bench_prints_kernel_and_reference_rates():
     assert float(cells[2].replace(",", "")) > float(cells[3].replace(",", ""))  # the kernel beats the reference
 
 
+def test_one_hot_inputs_cost_one_column_so_2c_p1000_runs_like_p50():
+    from cerepro import bench
+
+    rates = {r["case"]: r for r in bench.run(0.2, only="2c")}
+    small, big = rates["lstm97 2c p=q=50"], rates["lstm97 2c p=q=1000"]
+    assert (small["weights"], big["weights"]) == (364, 6064)  # Table 3
+    assert big["kernel_steps_per_s"] > 0.3 * small["kernel_steps_per_s"]  # a dense product would be ~20x slower
+
+
 @pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
 def test_interrupting_a_real_run_exits_130_and_keeps_finished_trials(tmp_path, sig):
     import signal
