@@ -136,6 +136,36 @@ def test_truncation_differs_from_the_full_gradient(tiny_problem):
     assert np.abs(analytic - full["W_hid"]).max() > 1e-4
 
 
+def test_exp2a_net_learns_by_the_exact_gradient():
+    """Table 2's net (one cell, input gate, no output gate, g logistic, h = identity, cell and gate fed by the
+    inputs only, outputs by inputs and cell, no bias) has no recurrent path but the CEC, so the truncated
+    gradient is the exact one: held to finite differences of a forward pass written out here (2a sequence,
+    a target at every step)."""
+    sig = lambda a: 1.0 / (1.0 + np.exp(-a))  # noqa: E731
+    p = 6
+    arch = lstm97.LSTMArch(p + 1, p + 1, 1, 1, bias="none", recurrent=False, input_to_output=True, output_gate=False,
+                           g="g1", h="id")
+    masks = lstm97.masks(arch)
+    params = lstm97.init(np.random.default_rng(0), arch, lstm97.LSTMInit(0.8))
+    seq = np.array([p - 1] + list(range(p - 1)) + [p - 1])  # (x, a_1 .. a_{p-1}, x)
+    x, targets, mask = np.eye(p + 1)[seq[:-1]], np.eye(p + 1)[seq[1:]], np.ones(p, dtype=bool)
+
+    def loss():
+        s, total = 0.0, 0.0
+        for t in range(p):
+            s += sig(params["W_hid"][1, 1 : p + 2] @ x[t]) * sig(params["W_hid"][0, 1 : p + 2] @ x[t])  # gate * g(net_c)
+            y = sig(params["W_out"] @ np.concatenate(([1.0], x[t], [s])))
+            total += 0.5 * np.sum((targets[t] - y) ** 2)
+        return total
+
+    fd = _finite_difference(loss, params, masks)
+    learned = {k: v.copy() for k, v in params.items()}
+    lstm97_reference.run_sequence(learned, masks, arch, x, targets, mask, 1e-3, per_step=False)
+    for name in params:
+        np.testing.assert_allclose(-(learned[name] - params[name]) / 1e-3, fd[name], rtol=1e-5, atol=1e-8, err_msg=name)
+    assert np.abs(fd["W_hid"]).max() > 1e-3  # the cell and its gate do get a gradient
+
+
 # ---------------------------------------------------------------- kernel against the numpy reference
 KERNEL_CASES = [
     ("reber-3x2 one-hot", lstm97.LSTMArch(7, 7, 3, 2), True, True),
