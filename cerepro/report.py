@@ -106,15 +106,20 @@ def build(out_dir: Path, mechanism: bool = True) -> tuple[Path, list[Path]]:
         "",
         "## Summary",
         "",
-        "| experiment | paper table | reproduced | differs | reduced scale | not run |",
-        "|---|---|---|---|---|---|",
+        "| experiment | paper table | reproduced | differs | reduced scale | not run | trials | trial CPU time |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     exps = compare.all_experiments()
     docs = [compare.experiment_comparison(e, out_dir) for e in exps]
+    total_trials, total_cpu = 0, 0.0
     for d in docs:
         c = d["summary"]
+        trials, cpu = _cost(out_dir / f"{d['experiment']}.csv")
+        total_trials, total_cpu = total_trials + trials, total_cpu + cpu
         lines.append(f"| [{d['experiment']}](#{d['experiment']}) | {d['paper_table']} | {c['reproduced']} | {c['differs']} | "
-                     f"{c['reduced scale']} | {c['not run']} |")
+                     f"{c['reduced scale']} | {c['not run']} | {trials:,} | {_duration(cpu)} |")
+    lines += ["", f"Trial CPU time is the summed wall time of the trials in each table ({total_trials:,} trials, "
+              f"{_duration(total_cpu)} in all); with W workers on W free cores a run takes about 1/W of it."]
     for exp, doc in zip(exps, docs):
         lines += ["", f"<a id=\"{exp.name}\"></a>", f"## {exp.title} (paper Table {exp.paper_table})", "", exp.description, ""]
         lines += _section_table(doc)
@@ -146,6 +151,20 @@ def build(out_dir: Path, mechanism: bool = True) -> tuple[Path, list[Path]]:
     report = out_dir / "REPORT.md"
     write_atomic(report, "\n".join(lines) + "\n")
     return report, figures
+
+
+def _cost(table_path: Path) -> tuple[int, float]:
+    """Trials and summed trial wall time (s) of one results table; (0, 0.0) if it was not written."""
+    if not table_path.exists():
+        return 0, 0.0
+    table = pd.read_csv(table_path)
+    return int(table["trials"].sum()), float(table["wall_s"].fillna(0).sum())
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    return f"{seconds / 60:.0f} min" if seconds < 3 * 3600 else f"{seconds / 3600:.1f} h"
 
 
 def _section_table(doc: dict[str, Any]) -> list[str]:

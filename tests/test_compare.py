@@ -84,7 +84,8 @@ def test_report_writes_markdown_and_nonempty_figures(tmp_path):
     result = CliRunner().invoke(cli.main, ["report", "--no-mechanism", "--out", str(out)])
     assert result.exit_code == 0, result.output
     text = (out / "REPORT.md").read_text()
-    assert "| [exp1](#exp1) | 1 | 1 | 1 | 1 | 2 |" in text
+    table = pd.read_csv(out / "exp1.csv")
+    assert f"| [exp1](#exp1) | 1 | 1 | 1 | 1 | 2 | {table['trials'].sum()} | {table['wall_s'].sum():.0f} s |" in text
     assert "figures/exp1_sequences.png" in text
     png = out / "figures" / "exp1_sequences.png"
     assert png.stat().st_size > 5000 and png.read_bytes()[:4] == b"\x89PNG"
