@@ -340,7 +340,7 @@ def _print_comparison(doc: dict) -> None:
         table.add_column(col, justify="left" if col in ("row", "variant", "model", "verdict", "detail") else "right", no_wrap=True)
     for r in doc["rows"]:
         table.add_row(
-            r["row"], r["variant"], r["model"], str(r.get("weights", "")), f"{r['lr']:g}" if r.get("lr") else "",
+            r["row"], r["variant"], r["model"], "" if r.get("weights") is None else str(r["weights"]), f"{r['lr']:g}" if r.get("lr") else "",
             str(r.get("trials", "")), _num(r.get("success_pct"), 1), _num(r.get("paper_success_pct")),
             _num(r.get("seq_mean")), _num(r.get("paper_seq_mean")), r["verdict"], r["detail"],
             style="bold" if r["best"] else None,

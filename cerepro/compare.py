@@ -4,7 +4,8 @@ A faithful row is `reproduced` when its success rate is within 10 points of the 
 sequences to success within a factor 1.5 (each where the paper gives the number), `differs` otherwise (with
 the ratio), `reduced scale` when the run used fewer trials or a lower cap than the paper's protocol, and
 `not run` when the table has no such row. Variant and baseline rows get the same test against the paper row
-they re-run, for information; the headline is the faithful row.
+they re-run, for information; the headline is the faithful row. Paper rows that none of our rows re-runs (the
+chunker, RCC) are listed as `quoted`, with their source; every row says whether its numbers are ours.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from cerepro import config
+from cerepro import config, paper
 
 SUCCESS_POINTS = 10.0  # within 10 points of success rate
 SEQ_FACTOR = 1.5  # within a factor 1.5 in mean sequences to success
@@ -84,10 +85,33 @@ def experiment_comparison(exp: config.Experiment, out_dir: Path) -> dict[str, An
                                                         "seq_median", "paper_success_pct", "paper_seq_mean", "scale")})
             v, detail = verdict(r.to_dict())
             entry.update(verdict=v, detail=detail, best=index in best)
+        entry["source"] = "ours"
         rows.append(entry)
+    rows += quoted_rows(exp)
     faithful = [r for r in rows if r["variant"] == "paper"]
     counts = {v: sum(r["verdict"] == v for r in faithful) for v in ("reproduced", "differs", "reduced scale", "not run", "no paper number")}
     return {"experiment": exp.name, "title": exp.title, "paper_table": exp.paper_table, "rows": rows, "summary": counts}
+
+
+def quoted_rows(exp: config.Experiment) -> list[dict[str, Any]]:
+    """The paper's rows for this experiment that no row of the spec re-runs, as `quoted` entries."""
+    rerun = {id(paper.find(r.paper)) for r in exp.rows + exp.baselines if r.paper}
+    key = exp.name.removeprefix("exp").lower()
+    out = []
+    for ref in paper.paper_rows():
+        if str(ref.get("exp", "")).lower() != key or id(ref) in rerun:
+            continue
+        settings = ref.get("settings") or {}
+        label = " ".join([str(ref["method"])] + [f"{k}={settings[k]}" for k in ("p", "T", "hidden_units") if k in settings])
+        texts = [f"{what} {ref[k]}" for k, what in (("success_pct", "success"), ("sequences_to_success", "sequences"))
+                 if ref.get(k) is not None and paper.number(ref[k]) is None]
+        origin = f"quoted from {ref['source']}" if ref.get("source") else "quoted from the paper, not re-run"
+        texts += [str((ref.get("other") or {})["note"])] if "note" in (ref.get("other") or {}) else []
+        out.append({"row": label, "variant": "quoted", "model": str(ref["method"]), "weights": settings.get("weights"),
+                    "lr": paper.number(settings.get("lr")), "paper_success_pct": paper.number(ref.get("success_pct")),
+                    "paper_seq_mean": paper.number(ref.get("sequences_to_success")), "verdict": "quoted",
+                    "detail": "; ".join([origin] + texts), "best": False, "source": ref.get("source") or "paper"})
+    return out
 
 
 def _clean(value: Any) -> Any:

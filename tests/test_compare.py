@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from cerepro import cli, compare
+from cerepro import cli, compare, config
 from cerepro.results import COLUMNS
 
 
@@ -55,7 +55,7 @@ def test_compare_prints_the_expected_table(tmp_path, monkeypatch):
         "lstm-4x1-lr0.1", "paper", "lstm97", "264", "0.1", "30", "96.7", "100", "41,000", "39,740", "reproduced",
         "success -3 points; sequences x1.03"]
     verdicts = [[c.strip() for c in line.split("│")[1:-1]][10] for line in body]
-    assert verdicts == ["reproduced", "differs", "not run", "not run", "reduced scale", "reproduced"]
+    assert verdicts == ["reproduced", "differs", "not run", "not run", "reduced scale", "reproduced", "quoted"]  # RCC
     assert "\x1b[" not in result.output  # no ANSI codes off a terminal or with NO_COLOR
 
 
@@ -95,3 +95,14 @@ def test_every_command_has_help():
     for name, command in cli.main.commands.items():
         result = CliRunner().invoke(cli.main, [name, "--help"])
         assert result.exit_code == 0 and command.help and len(result.output) > 100, name
+
+
+def test_paper_rows_we_do_not_rerun_are_listed_as_quoted_with_their_source(tmp_path):
+    doc = compare.experiment_comparison(config.resolve("exp2a"), tmp_path)
+    quoted = [r for r in doc["rows"] if r["variant"] == "quoted"]
+    assert [(r["model"], r["paper_success_pct"], r["paper_seq_mean"], r["weights"]) for r in quoted] == [("CH", 33, 32400, 10506)]
+    assert {r["source"] for r in doc["rows"] if r["variant"] != "quoted"} == {"ours"}
+    assert doc["summary"]["not run"] == 1  # quoted rows are not counted as ours
+    rcc = [r for r in compare.experiment_comparison(config.resolve("exp1"), tmp_path)["rows"] if r["variant"] == "quoted"]
+    assert [(r["model"], r["source"]) for r in rcc] == [("RCC", "Fahlman 1991")]  # RTRL and ELM are re-run by us
+    assert "quoted from Fahlman 1991" in rcc[0]["detail"]
