@@ -10,7 +10,7 @@ import numpy as np
 from numba import njit
 
 from cerepro.models.rtrl import RNNArch, SPEC_H, SPEC_I, SPEC_K, SPEC_OUT_DERIV, SPEC_OUT_LINEAR, SPEC_OUT_REC, SPEC_R
-from cerepro.models.rtrl_kernel import add_outer_row, apply_changes, forward_step, output_errors, set_inputs
+from cerepro.models.rtrl_kernel import add_outer_row, apply_changes, forward_sequence, output_errors
 
 
 def make_workspace(arch: RNNArch) -> tuple:
@@ -42,27 +42,10 @@ def run_sequence(W_hid, W_out, M_hid, M_out, spec, ws, x_index, x_dense, targets
     zs = np.empty((T, M))  # (T, M) sources of every step
     ys = np.empty((T, R))  # (T, R) activations of every step
     xis = np.empty(T, dtype=np.int64)  # (T,) active input (one-hot)
-    z[:] = 0.0
-    zo[:] = 0.0
-    z[0] = 1.0
-    zo[0] = 1.0
-    sse = 0.0
-    xi = -1
-    for t in range(length):  # forward, storing the cache
-        xi = set_inputs(z, zo, not out_rec, x_index, x_dense, t, I, one_hot, xi)
-        forward_step(W_hid, W_out, z, zo, y, I, H, R, K, out_rec, out_linear, one_hot, xi, out_y, t)
-        if target_mask[t]:
-            for k in range(K):
-                d = targets[t, k] - out_y[t, k]
-                sse += d * d
-        if learn:
-            zs[t, :] = z
-            ys[t, :] = y
-            xis[t] = xi
-        for u in range(R):
-            z[rec0 + u] = y[u]
+    sse = forward_sequence(W_hid, W_out, spec, z, zo, y, x_index, x_dense, targets, target_mask, length, out_y, zs, ys, xis)
     if not learn:
         return sse
+    xi = xis[length - 1] if length > 0 else -1  # the input whose unit zo holds at the last step
     acc_hid[:] = 0.0
     acc_out[:] = 0.0
     delta_next[:] = 0.0

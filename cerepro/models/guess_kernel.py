@@ -17,7 +17,7 @@ import numpy as np
 from numba import njit
 
 from cerepro.models.rtrl import RNNArch, SPEC_H, SPEC_I, SPEC_K, SPEC_OUT_LINEAR, SPEC_OUT_REC, SPEC_R
-from cerepro.models.rtrl_kernel import forward_step, set_inputs
+from cerepro.models.rtrl_kernel import forward_sequence, forward_step, set_inputs
 
 # search() results besides a guess index >= 0, and the slots of its `counts`
 BLOCK_DONE, CAP_REACHED = -1, -2
@@ -45,22 +45,9 @@ def run_sequence(W_hid, W_out, M_hid, M_out, spec, ws, x_index, x_dense, targets
 
     Outputs go to out_y (T, K); returns the summed squared error over the target steps."""
     z, zo, y = ws
-    I, K, H, R = spec[SPEC_I], spec[SPEC_K], spec[SPEC_H], spec[SPEC_R]
-    out_rec, out_linear = spec[SPEC_OUT_REC] == 1, spec[SPEC_OUT_LINEAR] == 1
-    one_hot = x_dense.shape[1] == 0
-    _reset(z, zo)
-    sse = 0.0
-    xi = -1
-    for t in range(length):
-        xi = set_inputs(z, zo, not out_rec, x_index, x_dense, t, I, one_hot, xi)
-        forward_step(W_hid, W_out, z, zo, y, I, H, R, K, out_rec, out_linear, one_hot, xi, out_y, t)
-        if target_mask[t]:
-            for k in range(K):
-                d = targets[t, k] - out_y[t, k]
-                sse += d * d
-        for u in range(R):
-            z[1 + I + u] = y[u]
-    return sse
+    nothing = np.empty((0, 1))  # no per-step cache: not training
+    return forward_sequence(W_hid, W_out, spec, z, zo, y, x_index, x_dense, targets, target_mask, length, out_y,
+                            nothing, nothing, np.empty(0, dtype=np.int64))
 
 
 @njit(cache=True)

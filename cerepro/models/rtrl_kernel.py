@@ -102,6 +102,39 @@ def forward_step(W_hid, W_out, z, zo, y, I, H, R, K, out_rec, out_linear, one_ho
 
 
 @njit(cache=True)
+def forward_sequence(W_hid, W_out, spec, z, zo, y, x_index, x_dense, targets, target_mask, length, out_y, zs, ys, xis):
+    """The whole forward pass of one sequence from reset state (all activations 0, z[0] = zo[0] = 1).
+
+    Outputs go to out_y (T, K); returns the summed squared error over the target steps. If zs has rows, the
+    sources z (T, M), recurrent activations ys (T, R) and active inputs xis (T,) of every step are kept
+    there (BPTT's cache); pass empty arrays to keep nothing."""
+    I, K, H, R = spec[SPEC_I], spec[SPEC_K], spec[SPEC_H], spec[SPEC_R]
+    out_rec, out_linear = spec[SPEC_OUT_REC] == 1, spec[SPEC_OUT_LINEAR] == 1
+    one_hot = x_dense.shape[1] == 0
+    keep = zs.shape[0] > 0
+    z[:] = 0.0
+    zo[:] = 0.0
+    z[0] = 1.0
+    zo[0] = 1.0
+    sse = 0.0
+    xi = -1
+    for t in range(length):
+        xi = set_inputs(z, zo, not out_rec, x_index, x_dense, t, I, one_hot, xi)
+        forward_step(W_hid, W_out, z, zo, y, I, H, R, K, out_rec, out_linear, one_hot, xi, out_y, t)
+        if target_mask[t]:
+            for k in range(K):
+                d = targets[t, k] - out_y[t, k]
+                sse += d * d
+        if keep:
+            zs[t, :] = z
+            ys[t, :] = y
+            xis[t] = xi
+        for u in range(R):
+            z[1 + I + u] = y[u]
+    return sse
+
+
+@njit(cache=True)
 def output_errors(out_y, targets, t, K, out_linear, out_deriv, out_rec, e_k):
     """e_k = f'_k (t_k - y_k) (t_k - y_k for recurrent or linear outputs); returns the step's squared error."""
     sse = 0.0
