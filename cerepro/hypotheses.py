@@ -185,9 +185,9 @@ def plan(hypotheses: tuple[Hypothesis, ...], exp: Experiment, scale: str, screen
             if why is not None:
                 skipped.append((h.name, base.name, why))
                 continue
-            hrow = hypothesis_row(h, base)
+            hrow = base if h.name == "faithful" else hypothesis_row(h, base)  # at paper scale, faithful is the row itself
             spec_rows.append(hrow)
-            row = screen_row(hrow, screen) if scale == "screen" else hrow
+            row = screen_row(hypothesis_row(h, base), screen) if scale == "screen" else hrow
             if trials or max_sequences:
                 cfg = row.config
                 row = dataclasses.replace(row, config=dataclasses.replace(
