@@ -159,11 +159,11 @@ def to_markdown(doc: dict[str, Any], figure_name: str | None = None) -> str:
              "hypothesis changes nothing in this row, `-` = not run yet.", ""]
     if figure_name:
         lines += [f"![hypotheses x rows]({figure_name})", ""]
-    lines += ["## Score", "", "| hypothesis | rows reproduced / run | scale | fixes (vs faithful) | breaks | not run | n/a |",
-              "|---|---|---|---|---|---|---|"]
+    lines += ["## Score", "", "| hypothesis | rows reproduced / run | scale | fixes (vs faithful) | breaks | partial | not run | n/a |",
+              "|---|---|---|---|---|---|---|---|"]
     for s in doc["scores"]:
         lines.append(f"| `{s['hypothesis']}` | {s['reproduced']} / {s['run']} | {', '.join(s['scales']) or '-'} | "
-                     f"{', '.join(s['fixes']) or '-'} | {', '.join(s['breaks']) or '-'} | {s['not_run']} | {s['no_meaning']} |")
+                     f"{', '.join(s['fixes']) or '-'} | {', '.join(s['breaks']) or '-'} | {s['partial']} | {s['not_run']} | {s['no_meaning']} |")
     lines += ["", "## The matrix", ""]
     for table in sorted({c["paper_table"] for c in cols}, key=_table_order):
         mine = [c for c in cols if c["paper_table"] == table]
