@@ -39,6 +39,7 @@ from cerepro.models.rtrl import RNNArch
 
 F_PRIME_MAX = 0.25  # max of the logistic's derivative (Section 3.1)
 LSTM_GRADIENTS = ("truncated", "full")  # lstm97_reference (Appendix A.1) | lstm_full_reference (BPTT)
+TINY_ERROR = 1e-200  # below this an error entering a CEC is not measurable to 1e-12 further back (subnormals lie near)
 
 
 def lag_grid(max_lag: int, points: int) -> np.ndarray:
@@ -281,7 +282,7 @@ def lstm_flow(params: dict[str, np.ndarray], arch: LSTMArch, x: np.ndarray, lags
         g + "_input_gate"  (H, n_lags)  |theta_{net_in_j}(t-q)|         ... into the block's input gate (g f'_in)
         g + "_leak"        (H, n_lags)  max |theta| of all other cells and gates: what reaches the rest of the net
         g + "_cec"         (H, n_lags)  theta_s(t-q) / theta_s(t), theta_s = theta_{net_c} / (y^in g'): the CEC
-                                        (NaN for a cell no error enters: h'(s(t)) = 0 after state drift)
+                                        (NaN for a cell no measurable error enters: h'(s(t)) ~ 0 after state drift)
     "entry" (H,) theta_s(t) / theta_{y^c}(t) = y^out(t) h'(s(t)) (A.2). Checks: "closed_form_error", the largest
     relative deviation of the truncated cell-input and input-gate errors from A.2's products of activations;
     "cec_error" max |truncated cec - 1| over the cells error enters; "truncated_leak" max truncated leak (0: nothing leaves the cell);
@@ -306,7 +307,7 @@ def lstm_flow(params: dict[str, np.ndarray], arch: LSTMArch, x: np.ndarray, lags
             out[f"{g}_cell_input"][c] = np.abs(theta[c, 1:]) / source
             out[f"{g}_input_gate"][c] = np.abs(theta[H + j, 1:]) / source
             out[f"{g}_leak"][c] = np.abs(theta[others, 1:]).max(axis=0) / source
-            out[f"{g}_cec"][c] = state[1:] / state[0] if state[0] != 0.0 else np.nan  # nothing entered (h'(s(t)) = 0)
+            out[f"{g}_cec"][c] = state[1:] / state[0] if abs(state[0]) > TINY_ERROR else np.nan  # nothing (measurable) entered
             if g == "truncated":
                 out["entry"][c] = abs(state[0]) / source
                 entry = tr["y_out"][t, j] * tr["dh"][t, c]  # y^out(t) h'(s(t))

@@ -45,8 +45,9 @@ def _lags(records: list[dict]) -> np.ndarray:
 
 
 def _for_log(values: np.ndarray) -> np.ndarray:
-    """Values for the log axis: an underflowed 0 and anything far outside Y_RANGE are drawn just off the axes."""
-    return np.clip(np.where(values > 0, values, 0.0), Y_RANGE[0] / 10, Y_RANGE[1] * 10)  # Y_RANGE holds LSTM_Y_RANGE
+    """Values for the log axes: an underflowed 0 and anything far outside Y_RANGE (which holds LSTM_Y_RANGE) are
+    drawn just off the axes, so a line leaves the panel instead of stopping or stretching the axis."""
+    return np.clip(np.where(values > 0, values, 0.0), Y_RANGE[0] / 10, Y_RANGE[1] * 10)
 
 
 def _cells(records: list[dict], key: str) -> np.ndarray:
@@ -110,7 +111,8 @@ def figure(rows: list[tuple[pd.Series, list[dict]]], path: Path) -> bool:
         ax.add_artist(ax.legend(handles=styles + extra, fontsize=6.5, loc="lower left", framealpha=0.85))
         if nets:
             ax.legend(handles=nets, fontsize=6.5, loc="upper left", framealpha=0.85)
-    titles = {ax_unit: "(a) One self-connected logistic unit (Sec. 3.2)\nsolid: held at its steepest point, f' = 0.25; dotted: nudged by noise",
+    titles = {ax_unit: "(a) One self-connected logistic unit (Sec. 3.2)\n"
+                       "solid: held at its steepest point, f' = 0.25; dotted: nudged by noise",
               ax_net: "(b) Fully recurrent logistic net, n = 10 units (Table 1's RTRL net)\nthe largest error over units",
               ax_init: "(c) 1997 LSTM at initialisation (the adding net), per unit error at a cell's output\n"
                        "median over nets of the largest over cells",
@@ -170,7 +172,8 @@ def tables(rows: list[tuple[pd.Series, list[dict]]]) -> list[str]:
                   "cells, median over trials), with the truncated gradient (Appendix A.1) and with the full one (lstm-full), and",
                   "what the full gradient sends to units outside the cell (the truncated one sends exactly 0). `CEC` is the",
                   "largest |theta_s(t-q) / theta_s(t) - 1| of the truncated gradient over every cell, lag and trial.", "",
-                  f"| row | trained net | trials | checked | truncated: {qs} | full: q = 100 | q = 1000 | outside the cell, full: q = 100 | q = 1000 | CEC |",
+                  f"| row | trained net | trials | checked | truncated: {qs} | full: q = 100 | q = 1000 | "
+                  "outside the cell, full: q = 100 | q = 1000 | CEC |",
                   "|---|---|---|---|" + "---|" * len(SUMMARY_LAGS) + "---|---|---|---|---|"]
         for row, recs in lstm:
             trained = recs[0].get("trained")

@@ -196,7 +196,8 @@ def test_trial_records_are_checked_deterministic_and_json():
     ({"task": "adding"}, "driven by noise"),
     ({"net": "lstm", "model": "lstm-full", "hidden_units": 0, "bias": "ga"}, "both gradients are measured"),
     ({"net": "lstm", "model": "lstm97", "bias": "ga", "trained_from": "exp1"}, "not an online lstm97 row"),
-    ({"net": "lstm", "model": "lstm97", "bias": "ga", "trained_from": "exp4", "task": "6a", "max_lag": 60}, "task must be the trained net's"),
+    ({"net": "lstm", "model": "lstm97", "bias": "ga", "trained_from": "exp4", "task": "6a", "max_lag": 60},
+     "task must be the trained net's"),
     ({"net": "lstm", "model": "lstm97", "bias": "ga", "task": "6a"}, "at least 60 for task 6a"),
 ])
 def test_bad_rows_are_rejected_with_the_key_named(settings, message):

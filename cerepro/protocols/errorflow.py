@@ -90,7 +90,8 @@ class ErrorFlowRow(BaseRow):
             if self.task != "noise":
                 raise ValueError(f"a {self.net} net is driven by noise (task: noise), got {self.task!r}")
             rtrl.arch_from_cfg(self, self.inputs, self.outputs)  # the net must exist
-        if self.net == "unit" and (self.hidden_units, self.inputs, self.outputs, self.outputs_recurrent, self.bias) != (1, 1, 1, False, "b1"):
+        unit = (self.hidden_units, self.inputs, self.outputs, self.outputs_recurrent, self.bias)
+        if self.net == "unit" and unit != (1, 1, 1, False, "b1"):
             raise ValueError("a single unit is hidden_units: 1, inputs: 1, outputs: 1, outputs_recurrent: false, bias: b1")
         if self.net == "lstm" and self.model != "lstm97":
             raise ValueError(f"an lstm net is the 1997 LSTM (model: lstm97; both gradients are measured), got {self.model!r}")
