@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from cerepro.protocols import cerg
+from cerepro.protocols import cerg, errorflow
 from cerepro.protocols import longlag, online, reber
 
 PROTOCOLS: dict[str, tuple[ModuleType, type]] = {
@@ -18,4 +18,5 @@ PROTOCOLS: dict[str, tuple[ModuleType, type]] = {
     "cerg": (cerg, cerg.CergRow),
     "longlag": (longlag, longlag.LongLagRow),
     "online": (online, online.OnlineRow),
+    "errorflow": (errorflow, errorflow.ErrorFlowRow),
 }
