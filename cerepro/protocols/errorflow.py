@@ -95,6 +95,9 @@ class ErrorFlowRow(BaseRow):
             raise ValueError("a single unit is hidden_units: 1, inputs: 1, outputs: 1, outputs_recurrent: false, bias: b1")
         if self.net == "lstm" and self.model != "lstm97":
             raise ValueError(f"an lstm net is the 1997 LSTM (model: lstm97; both gradients are measured), got {self.model!r}")
+        for key, default in (("reset_activation", 0.0), ("gate_bias_init", "set"), ("lr_scale", "none")):
+            if getattr(self, key) != default:  # the measurement's forward passes read the paper's conventions only
+                raise ValueError(f"{key} is not measured by error-flow rows (leave it at {default!r})")
         if self.trained_from:
             if self.net != "lstm":
                 raise ValueError("trained_from applies to lstm nets only")
