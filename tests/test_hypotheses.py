@@ -228,3 +228,24 @@ def test_cli_explain_tables_only_writes_the_matrix_and_json(tmp_path):
     assert bad.exit_code == 2 and "did you mean 'jku-reset'" in bad.output and not (tmp_path / "x").exists()
     bad = CliRunner().invoke(cli.main, ["explain", "--experiments", "xor", "--out", str(tmp_path / "x")])
     assert bad.exit_code == 2 and "not a 1997 experiment" in bad.output
+
+
+def test_screening_stops_a_row_once_its_failures_decide_the_verdict(tmp_path):
+    assert explain.failures_allowed(100.0, 20) == 2 and explain.failures_allowed(97.0, 30) == 3
+    assert explain.failures_allowed(100.0, 5) == 0 and explain.failures_allowed(50.0, 10) == 6
+    exp = EXPS["exp6a"]
+    base = hyp.lstm_rows(exp)[0]
+    rows, spec_rows, _ = hyp.plan((BY_NAME["lr-mean"], BY_NAME["jku-reset"]), exp, "screen", SCREEN)
+    first = next(explain.rounds(rows, spec_rows, tmp_path, exp.seed))
+    assert first[0] == 2 and [r.config.trials for r in first[1]] == [2, 2]
+    ledger = Ledger(tmp_path / "ledger.sqlite")
+    for row, success in ((rows[0], False), (rows[1], True)):  # lr-mean: 3 failures of 20 planned (2 allowed)
+        for t in range(3):
+            ledger.add({"experiment": "exp6a", "row": base.name, "variant": row.variant, "model": "lstm97",
+                        "config_hash": row.config_hash(), "run_seed": exp.seed, "trial": t},
+                       _record(t, success, 30_000 if success else row.config.max_sequences), "test")
+    ledger.close()
+    k, todo, _ = next(explain.rounds(rows, spec_rows, tmp_path, exp.seed))
+    assert [r.variant for r in todo] == ["hyp-jku-reset"]  # the decided row is not run further
+    cell = next(c for c in explain.matrix(tmp_path, HYPS, SCREEN, [exp])["cells"] if c["hypothesis"] == "lr-mean")
+    assert cell["decided"] and cell["verdict"] == "differs" and cell["trials"] == 3 and cell["success_pct"] == 0.0
