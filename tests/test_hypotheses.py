@@ -168,6 +168,10 @@ def _record(trial, success, sequences):
             "sequences": sequences, "reason": "", "wall_s": 0.1, "curve": []}
 
 
+SMALL, SMALL_SCREEN = hyp.load(Path(__file__).parent / "data" / "hypotheses_small.yaml")
+SMALL_BY_NAME = {h.name: h for h in SMALL}
+
+
 def _small_ledger(out: Path) -> None:
     """The faithful 6a row at paper scale; no-output-derivative on it at screening scale; a partial jku row."""
     exp = EXPS["exp6a"]
@@ -180,7 +184,7 @@ def _small_ledger(out: Path) -> None:
     add(base, [_record(t, True, 30_000 + 1000 * t) for t in range(20)])
     nod = hyp.screen_row(hyp.hypothesis_row(BY_NAME["no-output-derivative"], base), SCREEN)
     add(nod, [_record(t, t % 4 != 0, 60_000 if t % 4 else nod.config.max_sequences) for t in range(20)])
-    jku = hyp.screen_row(hyp.hypothesis_row(BY_NAME["jku"], base), SCREEN)
+    jku = hyp.screen_row(hyp.hypothesis_row(SMALL_BY_NAME["jku"], base), SCREEN)
     add(jku, [_record(t, True, 20_000) for t in range(3)])
     # the same configuration under another variant name is adopted by `prepare`, not re-run
     rb = hyp.hypothesis_row(BY_NAME["jku-reset"], base)
@@ -190,7 +194,7 @@ def _small_ledger(out: Path) -> None:
 
 def test_matrix_is_rebuilt_from_the_ledger_alone_and_matches_the_golden_file(tmp_path):
     _small_ledger(tmp_path)
-    doc = explain.matrix(tmp_path, HYPS, SCREEN, [EXPS["exp6a"]])
+    doc = explain.matrix(tmp_path, SMALL, SMALL_SCREEN, [EXPS["exp6a"]])
     by = {c["hypothesis"]: c for c in doc["cells"]}
     assert by["faithful"]["verdict"] == "reproduced" and by["faithful"]["scale"] == "paper"
     assert by["faithful"]["seq_mean"] == pytest.approx(39_500) and by["faithful"]["ratio"] == pytest.approx(39_500 / 31_390)
