@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import importlib
 from types import ModuleType
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-import numpy as np
+if TYPE_CHECKING:  # `cerepro list` reads MODELS without paying for numpy
+    import numpy as np
 
 # model name -> (module, one-line description)
 MODELS: dict[str, tuple[str, str]] = {
@@ -28,6 +29,30 @@ MODELS: dict[str, tuple[str, str]] = {
     "lstm-peephole": ("cerepro.models.lstm_peephole_net", "forget-gate LSTM with peephole connections (Gers & Schmidhuber 2001)"),
     "guess": ("cerepro.models.guess_net", "random weight guessing: draw all weights uniformly until a net passes the task's test (Schmidhuber & Hochreiter 1996)"),
 }
+
+
+# The row settings (fields of protocols.common.BaseRow) each model reads; `cerepro show` prints a row's model's
+# own and leaves out those only other models read. A stopgap in one place until each model's registry entry
+# carries its own typed settings (issue 16).
+_LSTM = ("blocks", "block_size", "bias", "recurrent", "input_to_output", "output_gate", "g", "h", "output_act", "output_bias",
+         "weight_range", "input_gate_bias", "output_gate_bias", "lr", "update", "output_derivative")
+_FORGET = _LSTM + ("forget_gate", "state_decay", "gate_recurrence", "forget_gate_bias")
+_RNN = ("hidden_units", "bias", "recurrent", "input_to_output", "outputs_recurrent", "output_act", "output_bias", "weight_range")
+MODEL_SETTINGS: dict[str, tuple[str, ...]] = {
+    "lstm97": _LSTM + ("reset_activation", "gate_bias_init", "lr_scale"),  # readings tested as hypotheses
+    "lstm-full": tuple(s for s in _LSTM if s != "update"),  # always updates at the sequence end
+    "lstm-forget": _FORGET,
+    "lstm-peephole": _FORGET,
+    "rtrl": _RNN + ("lr", "update", "output_derivative"),
+    "bptt": _RNN + ("lr", "output_derivative"),  # always updates at the sequence end
+    "elman": _RNN + ("lr", "update", "output_derivative"),
+    "guess": _RNN,  # no learning rule: weights are drawn, not trained
+}
+
+
+def settings_for_model(model: str) -> tuple[str, ...]:
+    """The row settings that model `model` reads (architecture, initialisation, learning rule)."""
+    return MODEL_SETTINGS[model]
 
 
 class Net(NamedTuple):
