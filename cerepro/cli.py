@@ -196,27 +196,9 @@ def run(experiment: str, trials, seed, workers, max_sequences, variants: str, mo
     signal.signal(signal.SIGTERM, _sigterm_to_interrupt)
     where = f"dask scheduler {scheduler}" if scheduler else f"{workers} {'dask ' if executor == 'dask' else ''}workers"
     err.print(f"[bold]{exp.title}[/]: {len(rows)} rows, seed {seed}, {where}")
-    progress = Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("trials"),
-        TextColumn("{task.fields[sequences]:,} sequences"), TimeElapsedColumn(), TimeRemainingColumn(),
-        console=err, transient=False,
-    )
-    result = None
     try:
-        with progress:
-            task = progress.add_task(exp.name, total=None, sequences=0)
-            for event in runner.run(exp, rows, spec_rows, seed, workers, out_path, fresh=fresh, tables_only=tables_only, executor=executor,
-                                    scheduler=scheduler):
-                if event.kind == "start":
-                    progress.update(task, total=event.data["trials"])
-                    if event.data["skipped"]:
-                        err.print(f"{event.data['skipped']} trials already in the ledger; use --fresh to redo them")
-                elif event.kind == "progress":
-                    progress.update(task, sequences=progress.tasks[0].fields["sequences"] + event.data["sequences"])
-                elif event.kind == "trial":
-                    progress.advance(task)
-                elif event.kind == "done":
-                    result = event.data
+        result = _run_events(exp.name, runner.run(exp, rows, spec_rows, seed, workers, out_path, fresh=fresh, tables_only=tables_only,
+                                                  executor=executor, scheduler=scheduler))
     except KeyboardInterrupt:
         err.print(f"Interrupted: finished trials are kept in {out_path / 'ledger.sqlite'}; "
                   f"run the same command again to resume.")
@@ -374,6 +356,95 @@ def bench(seconds: float, only: str) -> None:
         table.add_row(r["case"], str(r["weights"]), f"{r['kernel_steps_per_s']:,.0f}", f"{r['reference_steps_per_s']:,.0f}",
                       f"{r['speedup']:.0f}x")
     out.print(table)
+
+
+@main.command()
+@click.option("--hypotheses", "names", default="", help="Comma-separated hypotheses (default: all; tasks/hypotheses.yaml).")
+@click.option("--experiments", default="", help="Comma-separated 1997 experiments (default: exp1 ... exp6b).")
+@click.option("--rows", "only_rows", default="", help="Only these LSTM rows (names as in the experiments' tables).")
+@click.option("--scale", type=click.Choice(["screen", "paper"]), default="screen", show_default=True,
+              help="screen: cap about 5x the paper's mean sequences, fewer trials on the costliest rows (labelled "
+                   "reduced); paper: the experiment's own trials and cap.")
+@click.option("--trials", type=click.IntRange(min=1), help="At most this many trials per row (a smoke run; labelled reduced).")
+@click.option("--max-sequences", type=click.IntRange(min=1), help="At most this cap per row (a smoke run; labelled reduced).")
+@click.option("--workers", type=click.IntRange(min=1), help="Parallel processes (default: number of cores).")
+@click.option("--out", "out_dir", default="results", show_default=True, type=click.Path(file_okay=False), help="Results folder.")
+@click.option("--tables-only", is_flag=True, help="Run nothing: rebuild HYPOTHESES.md from the ledger.")
+@click.option("--json", "as_json", is_flag=True, help="Print the matrix as one JSON document on stdout.")
+def explain(names: str, experiments: str, only_rows: str, scale: str, trials, max_sequences, workers, out_dir: str, tables_only: bool,
+            as_json: bool) -> None:
+    """Test every hypothesis on every 1997 LSTM row; write <out>/HYPOTHESES.md (the matrix) and its figure."""
+    from cerepro import explain as explain_mod, hypotheses as hyp
+
+    try:
+        hyps, screen = hyp.load()
+        chosen = hyp.select(hyps, [n for n in names.split(",") if n])
+        exp_names = [e for e in experiments.split(",") if e] or list(hyp.EXPERIMENTS_1997)
+        for name in exp_names:
+            if name not in hyp.EXPERIMENTS_1997:
+                _fail(f"--experiments: {name!r} is not a 1997 experiment{config._hint(name, hyp.EXPERIMENTS_1997)}")
+        exps = [config.resolve(e) for e in exp_names]
+        rows_filter = [r for r in only_rows.split(",") if r] or None
+        plans = [(e, *hyp.plan(chosen, e, scale, screen, rows_filter, trials=trials, max_sequences=max_sequences)) for e in exps]
+    except SpecError as exc:
+        _fail(str(exc))
+    out_path = Path(out_dir)
+    _check_writable(out_path)
+    workers = workers or os.cpu_count() or 1
+    signal.signal(signal.SIGTERM, _sigterm_to_interrupt)
+    if not tables_only:
+        try:
+            for exp, rows, spec_rows, _ in plans:
+                todo, adopted = explain_mod.prepare(out_path, rows, spec_rows, exp.seed, __version__)
+                if adopted:
+                    err.print(f"{exp.name}: {adopted} trials of the same configurations taken from the ledger")
+                if not todo:
+                    continue
+                spec_of = {(r.name, r.variant): s for r, s in zip(rows, spec_rows)}
+                err.print(f"[bold]{exp.name}[/]: {len(todo)} hypothesis rows at {scale} scale, {workers} workers")
+                _run_events(exp.name, runner.run(exp, todo, tuple(spec_of[(r.name, r.variant)] for r in todo), exp.seed, workers,
+                                                 out_path, write=False))
+        except KeyboardInterrupt:
+            err.print(f"Interrupted: finished trials are kept in {out_path / 'ledger.sqlite'}; run the same command again to resume.")
+            sys.exit(EXIT_INTERRUPTED)
+    hyps_all, _ = hyp.load()
+    doc = explain_mod.matrix(out_path, hyps_all, screen, [config.resolve(e) for e in hyp.EXPERIMENTS_1997])
+    paths = explain_mod.write(out_path, doc)
+    if as_json:
+        click.echo(json.dumps(doc, indent=1, sort_keys=True, default=explain_mod._json))
+        return
+    table = Table(title="Hypotheses: paper rows reproduced", title_justify="left")
+    for col in ("hypothesis", "reproduced / run", "scale", "fixes", "breaks", "not run"):
+        table.add_column(col, justify="left" if col in ("hypothesis", "scale", "fixes", "breaks") else "right", overflow="fold")
+    for s in doc["scores"]:
+        table.add_row(s["hypothesis"], f"{s['reproduced']} / {s['run']}", ", ".join(s["scales"]) or "-",
+                      ", ".join(s["fixes"]) or "-", ", ".join(s["breaks"]) or "-", str(s["not_run"]))
+    out.print(table)
+    err.print("wrote " + ", ".join(str(p) for p in paths))
+
+
+def _run_events(label: str, events) -> dict | None:
+    """Render a runner's progress events on stderr; return the data of its 'done' event."""
+    progress = Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("trials"),
+        TextColumn("{task.fields[sequences]:,} sequences"), TimeElapsedColumn(), TimeRemainingColumn(),
+        console=err, transient=False,
+    )
+    result = None
+    with progress:
+        task = progress.add_task(label, total=None, sequences=0)
+        for event in events:
+            if event.kind == "start":
+                progress.update(task, total=event.data["trials"])
+                if event.data["skipped"]:
+                    err.print(f"{event.data['skipped']} trials already in the ledger; use --fresh to redo them")
+            elif event.kind == "progress":
+                progress.update(task, sequences=progress.tasks[0].fields["sequences"] + event.data["sequences"])
+            elif event.kind == "trial":
+                progress.advance(task)
+            elif event.kind == "done":
+                result = event.data
+    return result
 
 
 if __name__ == "__main__":

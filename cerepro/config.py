@@ -24,6 +24,7 @@ from cerepro.protocols import PROTOCOLS
 from cerepro.protocols.common import BaseRow
 
 SPEC_DIR = Path(__file__).resolve().parent.parent / "tasks"
+HYPOTHESES_FILE = "hypotheses.yaml"  # not an experiment: the hypotheses `cerepro explain` tests (cerepro/hypotheses.py)
 TOP_KEYS = ("experiment", "aliases", "title", "paper_table", "protocol", "seed", "description", "defaults", "rows", "variants",
             "baselines")
 ROW_KEYS = ("name", "paper")
@@ -271,6 +272,8 @@ def spec_files() -> dict[str, Path]:
     """Experiment name and alias -> spec file, for every spec in tasks/."""
     names: dict[str, Path] = {}
     for path in sorted(SPEC_DIR.glob("*.yaml")):
+        if path.name == HYPOTHESES_FILE:
+            continue
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         for name in [raw.get("experiment", path.stem)] + list(raw.get("aliases") or []):
             names[str(name)] = path

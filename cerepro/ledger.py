@@ -70,3 +70,22 @@ class Ledger:
             "DELETE FROM trials WHERE experiment=? AND row=? AND variant=? AND config_hash=? AND run_seed=?", list(keys)
         )
         self.db.commit()
+
+    def caps(self, experiment: str, row: str, variant: str, run_seed: int) -> dict[str, set[int]]:
+        """Config hash -> the caps its trials ran into (sequences of trials that ended at the cap)."""
+        out: dict[str, set[int]] = {}
+        cur = self.db.execute("SELECT config_hash, record FROM trials WHERE experiment=? AND row=? AND variant=? AND run_seed=?",
+                              (experiment, row, variant, run_seed))
+        for config_hash, rec in cur:
+            record = json.loads(rec)
+            out.setdefault(config_hash, set())
+            if record.get("outcome") == "cap":
+                out[config_hash].add(int(record["sequences"]))
+        return out
+
+    def equivalent(self, experiment: str, row: str, config_hash: str, run_seed: int) -> dict[int, dict]:
+        """Finished trials of this exact configuration under any variant name (the trial's seed does not
+        depend on the variant, so they are the trials a run of this configuration computes)."""
+        cur = self.db.execute("SELECT trial, record FROM trials WHERE experiment=? AND row=? AND config_hash=? AND run_seed=?",
+                              (experiment, row, config_hash, run_seed))
+        return {trial: json.loads(rec) for trial, rec in cur}

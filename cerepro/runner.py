@@ -65,11 +65,13 @@ def run(
     executor: str = "local",
     scheduler: str | None = None,
     tables_only: bool = False,
+    write: bool = True,
 ) -> Iterator[Event]:
     """Run the missing trials of `rows`, then write the tables. `spec_rows` are the rows as the spec has them
     (for the paper/reduced label). `executor` "dask" ships the trials to the dask scheduler at `scheduler`
     (a LocalCluster of `workers` processes if None). Yields Events; raises KeyboardInterrupt after recording
-    finished trials. `tables_only` runs nothing and writes the tables of the trials the ledger holds."""
+    finished trials. `tables_only` runs nothing and writes the tables of the trials the ledger holds; `write`
+    False leaves the experiment's tables alone (hypothesis rows have a table of their own, cerepro.explain)."""
     ledger = Ledger(out_dir / "ledger.sqlite")
     started = time.perf_counter()
     try:
@@ -92,7 +94,9 @@ def run(
             ledger.add({**_key(row, seed), "trial": trial}, record, __version__)
             n_done += 1
             yield Event("trial", {"row": row, "trial": trial, "record": record, "done": n_done})
-        yield Event("done", write_tables(exp, rows, spec_rows, seed, ledger, out_dir, time.perf_counter() - started, n_done))
+        wall_s = time.perf_counter() - started
+        yield Event("done", write_tables(exp, rows, spec_rows, seed, ledger, out_dir, wall_s, n_done) if write
+                    else {"wall_s": wall_s, "trials_run": n_done})
     finally:
         ledger.close()
 

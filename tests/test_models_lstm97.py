@@ -215,3 +215,95 @@ def test_kernel_without_output_derivative_matches_reference():
         lstm97_reference.run_sequence(ref, masks, arch, x, targets, mask, 0.5, output_derivative=False)
         run_sequence(ker["W_hid"], ker["W_out"], masks["W_hid"], masks["W_out"], spec, ws, np.zeros(12, dtype=np.int64), x, targets, mask, 12, 0.5, True, np.zeros((12, 1)))
     np.testing.assert_allclose(ker["W_hid"], ref["W_hid"], atol=1e-12)
+
+
+# ---------------------------------------------------------------- readings tested as hypotheses (docs/hypotheses.md)
+HYPOTHESIS_CASES = [
+    ("reset 0.5, one-hot", lstm97.LSTMArch(7, 7, 3, 2), True, True, 0.5, "none"),
+    ("reset 0.5, dense, update at end", lstm97.LSTMArch(2, 1, 2, 2, bias="all"), False, False, 0.5, "none"),
+    ("lr mean over steps", lstm97.LSTMArch(2, 1, 2, 2, bias="all"), False, True, 0.0, "mean"),
+    ("lr times length, update at end", lstm97.LSTMArch(7, 7, 4, 1), True, False, 0.0, "length"),
+]
+
+
+@pytest.mark.parametrize("name,arch,one_hot,per_step,reset,lr_scale", HYPOTHESIS_CASES, ids=[c[0] for c in HYPOTHESIS_CASES])
+def test_kernel_matches_reference_under_each_hypothesis_setting(name, arch, one_hot, per_step, reset, lr_scale):
+    rng = np.random.default_rng(11)
+    masks = lstm97.masks(arch)
+    ref = lstm97.init(rng, arch, lstm97.LSTMInit(0.2))
+    ker = {k: v.copy() for k, v in ref.items()}
+    spec, ws = make_spec(arch, per_step=per_step, lr_scale=lr_scale), make_workspace(arch, reset)
+    for _ in range(20):
+        T = int(rng.integers(3, 15))
+        if one_hot:
+            idx = rng.integers(0, arch.n_in, T)
+            x, x_dense = np.eye(arch.n_in)[idx], np.zeros((T, 0))
+        else:
+            x = rng.uniform(-1, 1, (T, arch.n_in))
+            idx, x_dense = np.zeros(T, dtype=np.int64), x
+        targets, mask = rng.uniform(0, 1, (T, arch.n_out)), rng.random(T) < 0.6
+        y_ref = lstm97_reference.run_sequence(ref, masks, arch, x, targets, mask, 0.05, per_step=per_step,
+                                              reset_activation=reset, lr_scale=lr_scale)
+        y_ker = np.zeros((T, arch.n_out))
+        run_sequence(ker["W_hid"], ker["W_out"], masks["W_hid"], masks["W_out"], spec, ws, idx, x_dense, targets, mask, T, 0.05, True, y_ker)
+        np.testing.assert_allclose(y_ker, y_ref, atol=1e-12)
+    for key in ref:
+        np.testing.assert_allclose(ker[key], ref[key], atol=1e-12)
+
+
+def _first_step_outputs(arch, params, reset):
+    masks = lstm97.masks(arch)
+    x, t, m = np.eye(arch.n_in)[[0]], np.zeros((1, arch.n_out)), np.zeros(1, dtype=bool)
+    return lstm97_reference.run_sequence(params, masks, arch, x, t, m, 0.1, learn=False, reset_activation=reset)[0]
+
+
+def test_reset_activation_feeds_the_first_step_with_half():
+    """JKU: the first step's recurrent sources are 0.5; the same as adding 0.5 * (sum of recurrent weights) to each bias."""
+    arch = lstm97.LSTMArch(3, 2, 2, 1, bias="b1")
+    params = lstm97.init(np.random.default_rng(2), arch, lstm97.LSTMInit(0.5))
+    shifted = {k: v.copy() for k, v in params.items()}
+    rec = slice(1 + arch.n_in, arch.n_hidden_cols)
+    shifted["W_hid"][:, 0] += 0.5 * params["W_hid"][:, rec].sum(axis=1)
+    shifted["W_hid"][:, rec] = 0.0
+    np.testing.assert_allclose(_first_step_outputs(arch, params, 0.5), _first_step_outputs(arch, shifted, 0.0), atol=1e-14)
+    assert not np.allclose(_first_step_outputs(arch, params, 0.5), _first_step_outputs(arch, params, 0.0))
+
+
+def test_lr_scale_mean_and_length_are_the_lr_divided_and_multiplied_by_the_length():
+    arch = lstm97.LSTMArch(2, 1, 2, 2, bias="all")
+    rng = np.random.default_rng(4)
+    masks, start = lstm97.masks(arch), lstm97.init(rng, arch, lstm97.LSTMInit(0.2))
+    x, targets, mask = rng.uniform(-1, 1, (8, 2)), rng.uniform(0, 1, (8, 1)), np.arange(8) == 7
+    out = {}
+    for scale, lr in (("none", 0.01), ("mean", 0.08), ("length", 0.00125)):  # all give an effective 0.01
+        p = {k: v.copy() for k, v in start.items()}
+        lstm97_reference.run_sequence(p, masks, arch, x, targets, mask, lr, lr_scale=scale)
+        out[scale] = p
+    for scale in ("mean", "length"):
+        for key in start:
+            np.testing.assert_allclose(out[scale][key], out["none"][key], atol=1e-15)
+
+
+def test_gate_bias_init_add_adds_the_given_bias_to_the_random_value():
+    arch = lstm97.LSTMArch(2, 1, 2, 2, bias="all")
+    given = lstm97.init(np.random.default_rng(9), arch, lstm97.LSTMInit(0.1, (-3.0, -6.0), None))
+    added = lstm97.init(np.random.default_rng(9), arch, lstm97.LSTMInit(0.1, (-3.0, -6.0), None, "add"))
+    plain = lstm97.init(np.random.default_rng(9), arch, lstm97.LSTMInit(0.1))
+    H = arch.n_cells
+    np.testing.assert_array_equal(given["W_hid"][H : H + 2, 0], [-3.0, -6.0])
+    np.testing.assert_allclose(added["W_hid"][H : H + 2, 0], plain["W_hid"][H : H + 2, 0] + [-3.0, -6.0])
+    assert np.all(added["W_hid"][H : H + 2, 0] != given["W_hid"][H : H + 2, 0])
+    others = np.ones(arch.n_hidden_rows, dtype=bool)
+    others[H : H + 2] = False
+    np.testing.assert_array_equal(added["W_hid"][others], plain["W_hid"][others])
+
+
+def test_hypothesis_settings_are_validated_and_belong_to_the_1997_lstm():
+    from cerepro.protocols.online import OnlineRow
+
+    OnlineRow(reset_activation=0.5, gate_bias_init="add", lr_scale="mean").validate()
+    for bad, message in (({"reset_activation": 1.5}, "reset_activation"), ({"lr_scale": "double"}, "lr_scale"),
+                         ({"gate_bias_init": "replace"}, "gate_bias_init"),
+                         ({"model": "rtrl", "hidden_units": 2, "reset_activation": 0.5}, "only to the 1997 LSTM")):
+        with pytest.raises(ValueError, match=message):
+            OnlineRow(**bad).validate()

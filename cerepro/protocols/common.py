@@ -45,6 +45,10 @@ class BaseRow:
     # learning rule
     update: str = "step"  # step: apply each step's change at once (online) | sequence: sum, apply at sequence end
     output_derivative: bool = True  # e_k = f'_k (t_k - y_k) as eq. 19; false drops f'_k (a variant)
+    # readings the paper leaves open, tested as hypotheses (tasks/hypotheses.yaml; 1997 LSTM only)
+    reset_activation: float = 0.0  # cell and gate outputs the first step sees as t-1 (paper: reset to 0; JKU: 0.5)
+    gate_bias_init: str = "set"  # given gate biases replace the random initial value (set) or are added to it (add: JKU)
+    lr_scale: str = "none"  # lr per step's contribution as printed | mean: divided by the sequence length | length: times it
 
     def validate(self) -> None:
         """Raise ValueError for impossible values (the message names the key)."""
@@ -70,6 +74,16 @@ class BaseRow:
             raise ValueError("forget_gate_bias given for a net without forget gates")
         if not 0.0 < self.state_decay <= 1.0:
             raise ValueError(f"state_decay must be in (0, 1], got {self.state_decay}")
+        if self.gate_bias_init not in ("set", "add"):
+            raise ValueError(f"gate_bias_init must be one of set, add; got {self.gate_bias_init!r}")
+        if self.lr_scale not in ("none", "mean", "length"):
+            raise ValueError(f"lr_scale must be one of none, mean, length; got {self.lr_scale!r}")
+        if not 0.0 <= self.reset_activation <= 1.0:
+            raise ValueError(f"reset_activation must be in [0, 1], got {self.reset_activation}")
+        if self.model != "lstm97":
+            for key, default in (("reset_activation", 0.0), ("gate_bias_init", "set"), ("lr_scale", "none")):
+                if getattr(self, key) != default:
+                    raise ValueError(f"{key} applies only to the 1997 LSTM (model lstm97), not {self.model}")
         from cerepro.models import MODELS  # late: models import nothing from protocols
 
         if self.model not in MODELS:

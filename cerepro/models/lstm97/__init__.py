@@ -23,6 +23,6 @@ def n_weights(cfg, n_in: int, n_out: int) -> int:
 
 def build(rng: np.random.Generator, cfg, n_in: int, n_out: int) -> Net:
     a = arch(cfg, n_in, n_out)
-    params = lstm97.init(rng, a, lstm97.LSTMInit(cfg.weight_range, cfg.input_gate_bias, cfg.output_gate_bias))
-    spec = make_spec(a, per_step=cfg.update == "step", output_derivative=cfg.output_derivative)
-    return Net(params, lstm97.masks(a), spec, make_workspace(a), run_sequence)
+    params = lstm97.init(rng, a, lstm97.LSTMInit(cfg.weight_range, cfg.input_gate_bias, cfg.output_gate_bias, cfg.gate_bias_init))
+    spec = make_spec(a, per_step=cfg.update == "step", output_derivative=cfg.output_derivative, lr_scale=cfg.lr_scale)
+    return Net(params, lstm97.masks(a), spec, make_workspace(a, cfg.reset_activation), run_sequence)

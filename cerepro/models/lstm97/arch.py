@@ -84,6 +84,10 @@ class LSTMInit:
     weight_range: float = 0.2  # uniform in [-r, r]; 0.2 for Exps 1-2, 0.1 for Exps 3-6
     input_gate_bias: tuple[float, ...] | None = None  # one per block; None = random like the other weights
     output_gate_bias: tuple[float, ...] | None = None  # one per block; None = random
+    gate_bias_mode: str = "set"  # set: the given gate biases replace the random value | add: added to it (JKU simulator)
+
+
+GATE_BIAS_MODES = ("set", "add")
 
 
 def masks(arch: LSTMArch) -> dict[str, np.ndarray]:
@@ -129,7 +133,10 @@ def init(rng: np.random.Generator, arch: LSTMArch, spec: LSTMInit) -> dict[str, 
             raise ValueError(f"need one gate bias per block ({C}), got {len(biases)}")
         if first_row == H + C and not arch.output_gate:
             raise ValueError("output-gate biases given for a net without output gates")
-        params["W_hid"][first_row : first_row + C, 0] = np.asarray(biases, dtype=np.float64)
+        if spec.gate_bias_mode == "add":
+            params["W_hid"][first_row : first_row + C, 0] += np.asarray(biases, dtype=np.float64)
+        else:
+            params["W_hid"][first_row : first_row + C, 0] = np.asarray(biases, dtype=np.float64)
         if m["W_hid"][first_row, 0] == 0.0:
             raise ValueError("gate biases given for a net whose gates have no bias weights")
     return params

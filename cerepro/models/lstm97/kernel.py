@@ -17,10 +17,11 @@ from numba import njit
 from cerepro.models.lstm97 import LSTMArch
 
 # Layout of the int64 `spec` array handed to the kernels.
-SPEC_I, SPEC_K, SPEC_C, SPEC_S, SPEC_OUT_GATE, SPEC_G1, SPEC_H_ID, SPEC_OUT_LINEAR, SPEC_OUT_DERIV, SPEC_PER_STEP = range(10)
+SPEC_I, SPEC_K, SPEC_C, SPEC_S, SPEC_OUT_GATE, SPEC_G1, SPEC_H_ID, SPEC_OUT_LINEAR, SPEC_OUT_DERIV, SPEC_PER_STEP, SPEC_LR_SCALE = range(11)
+LR_SCALES = {"none": 0, "mean": 1, "length": 2}  # lr per step as printed | divided by | multiplied by the sequence length
 
 
-def make_spec(arch: LSTMArch, per_step: bool = True, output_derivative: bool = True) -> np.ndarray:
+def make_spec(arch: LSTMArch, per_step: bool = True, output_derivative: bool = True, lr_scale: str = "none") -> np.ndarray:
     """Pack an architecture and the learning switches into the kernel's int64 spec array."""
     return np.array(
         [
@@ -34,13 +35,20 @@ def make_spec(arch: LSTMArch, per_step: bool = True, output_derivative: bool = T
             int(arch.output_act == "linear"),
             int(output_derivative),
             int(per_step),
+            LR_SCALES[lr_scale],
         ],
         dtype=np.int64,
     )
 
 
-def make_workspace(arch: LSTMArch) -> tuple:
-    """Scratch arrays for one net, allocated once per trial."""
+def make_workspace(arch: LSTMArch, reset_activation: float = 0.0) -> tuple:
+    """Scratch arrays for one net, allocated once per trial.
+
+    reset_activation: the value of every cell and gate output that the first step of a sequence sees as its
+    t-1 source (0.0 in the paper; 0.5 in the JKU simulator, docs/hypotheses.md)."""
+    z_reset = np.full(arch.n_hidden_cols, reset_activation)  # (M,) z at sequence start
+    z_reset[0] = 1.0  # the bias source
+    z_reset[1 : 1 + arch.n_in] = 0.0  # inputs are set at every step
     H, C, K = arch.n_cells, arch.n_blocks, arch.n_out
     U, M, Mo = arch.n_hidden_rows, arch.n_hidden_cols, arch.n_output_cols
     return (
@@ -63,6 +71,7 @@ def make_workspace(arch: LSTMArch) -> tuple:
         np.zeros(H),  # h'(s)
         np.zeros(H),  # g(net_c)
         np.zeros(H),  # g'(net_c)
+        z_reset,
     )
 
 
@@ -79,7 +88,7 @@ def run_sequence(W_hid, W_out, M_hid, M_out, spec, ws, x_index, x_dense, targets
     input unit (one-hot mode, x_dense of shape (T, 0)) ; x_dense (T, I) real inputs otherwise; targets (T, K);
     target_mask (T,) bool. Returns the summed squared error over target steps (for divergence checks).
     """
-    z, zo, net, s, y_c, y_in, y_out, dS_in, dS_c, acc_hid, acc_out, e_k, back, e_s, e_out, hs, dhs, gc, dgc = ws
+    z, zo, net, s, y_c, y_in, y_out, dS_in, dS_c, acc_hid, acc_out, e_k, back, e_s, e_out, hs, dhs, gc, dgc, z_reset = ws
     I, K, C, S = spec[SPEC_I], spec[SPEC_K], spec[SPEC_C], spec[SPEC_S]
     out_gate, g1, h_id = spec[SPEC_OUT_GATE] == 1, spec[SPEC_G1] == 1, spec[SPEC_H_ID] == 1
     out_linear, out_deriv, per_step = spec[SPEC_OUT_LINEAR] == 1, spec[SPEC_OUT_DERIV] == 1, spec[SPEC_PER_STEP] == 1
@@ -88,10 +97,13 @@ def run_sequence(W_hid, W_out, M_hid, M_out, spec, ws, x_index, x_dense, targets
     Mo = W_out.shape[1]
     one_hot = x_dense.shape[1] == 0
     rec0 = 1 + I  # first recurrent column of z; first cell column of zo
-    # reset: all activations and traces to 0
-    z[:] = 0.0
+    if spec[SPEC_LR_SCALE] == 1:
+        lr = lr / length
+    elif spec[SPEC_LR_SCALE] == 2:
+        lr = lr * length
+    # reset: all activations and traces to 0 (the sources the first step sees: z_reset)
+    z[:] = z_reset
     zo[:] = 0.0
-    z[0] = 1.0
     zo[0] = 1.0
     s[:] = 0.0
     if learn:

@@ -53,6 +53,8 @@ def run_sequence(
     per_step: bool = True,
     output_derivative: bool = True,
     record: dict | None = None,
+    reset_activation: float = 0.0,
+    lr_scale: str = "none",
 ) -> np.ndarray:
     """Process one sequence from reset state; learn in place if `learn`. Returns the outputs (T, K).
 
@@ -60,12 +62,15 @@ def run_sequence(
     sum at the sequence end. output_derivative=False drops f'_k from e_k (a named variant, not the paper).
     record, if given, gets one list per quantity, one array per step appended: "g" g(net_c) (H,), "y_in" (C,),
     "y_out" (C,), "s" (H,), "y_c" (H,), "y" (K,) (cerepro.mechanism stacks them into its traces).
+    reset_activation and lr_scale are readings tested as hypotheses (docs/hypotheses.md).
     """
     W_hid, W_out = params["W_hid"], params["W_out"]  # (U, M), (K, Mo)
     I, H, C = arch.n_in, arch.n_cells, arch.n_blocks
     T = x.shape[0]
     block = np.arange(H) // arch.block_size  # (H,) block of each cell
-    y_c, y_in, y_out, s = np.zeros(H), np.zeros(C), np.zeros(C), np.zeros(H)  # all activations reset to 0
+    r = reset_activation  # the t-1 outputs the first step sees: 0 in the paper, 0.5 in the JKU simulator
+    y_c, y_in, y_out, s = np.full(H, r), np.full(C, r), np.full(C, r), np.zeros(H)  # activations reset, states 0
+    lr = {"none": lr, "mean": lr / T, "length": lr * T}[lr_scale]  # readings of the per-step lr (docs/hypotheses.md)
     dS_in = np.zeros((H, W_hid.shape[1]))  # (H, M) ds_c/dw_{in_j(c), m}
     dS_c = np.zeros((H, W_hid.shape[1]))  # (H, M) ds_c/dw_{c, m}
     update = OnlineUpdate(params, masks, lr, per_step)

@@ -1,0 +1,269 @@
+"""The hypothesis matrix: every hypothesis against every 1997 LSTM row, built from the ledger alone.
+
+A cell is the best-scale run the ledger holds for (hypothesis, row): the paper-scale row if all its trials
+are there, else the screening row (labelled screen), else whatever part exists (partial). Its verdict uses
+compare.verdict's tolerances (10 points of success rate, a factor 1.5 in mean sequences); where the paper
+gives no success rate (Tables 3-9 report means over all trials, none failing) 100 % is implied.
+Writes results/HYPOTHESES.md, results/hypotheses.json and results/figures/hypotheses.png.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from cerepro import compare, config, hypotheses as hyp
+from cerepro.config import Row
+from cerepro.ledger import Ledger
+from cerepro.results import write_atomic
+
+IMPLIED_SUCCESS = 100.0  # Tables 3-9: means over all trials, no failures reported
+
+
+def prepare(out_dir: Path, rows: tuple[Row, ...], spec_rows: tuple[Row, ...], seed: int, version: str) -> tuple[tuple[Row, ...], int]:
+    """Rows still to run, and the number of trials adopted from the ledger.
+
+    A trial of the same configuration (config hash) recorded under another variant name, e.g. the `output-bias`
+    variant of tasks/exp1.yaml, is the trial this row would compute (trial seeds depend on the paper row, not the
+    variant): it is recorded again under the hypothesis's variant instead of being re-run. A screening row whose
+    paper-scale row is complete in the ledger is not run."""
+    ledger = Ledger(out_dir / "ledger.sqlite")
+    adopted, todo = 0, []
+    try:
+        for row, full in zip(rows, spec_rows):
+            adopted += _adopt(ledger, full, seed, version)
+            if row is not full:
+                if _complete(ledger, full, seed):
+                    continue  # the paper-scale row is there: no screening needed
+                adopted += _adopt(ledger, row, seed, version)
+            if not _complete(ledger, row, seed):
+                todo.append(row)
+    finally:
+        ledger.close()
+    return tuple(todo), adopted
+
+
+def _done(ledger: Ledger, row: Row, seed: int) -> dict[int, dict]:
+    return ledger.done(row.experiment, row.name, row.variant, row.config_hash(), seed)
+
+
+def _complete(ledger: Ledger, row: Row, seed: int) -> bool:
+    done = _done(ledger, row, seed)
+    return all(t in done for t in range(row.config.trials))
+
+
+def _adopt(ledger: Ledger, row: Row, seed: int, version: str) -> int:
+    have, n = _done(ledger, row, seed), 0
+    for trial, record in ledger.equivalent(row.experiment, row.name, row.config_hash(), seed).items():
+        if trial not in have and trial < row.config.trials:
+            ledger.add({"experiment": row.experiment, "row": row.name, "variant": row.variant, "model": row.config.model,
+                        "config_hash": row.config_hash(), "run_seed": seed, "trial": trial}, record, version)
+            n += 1
+    return n
+
+
+def cell(ledger: Ledger, h: hyp.Hypothesis, base: Row, screen: hyp.Screen, seed: int) -> dict[str, Any]:
+    """One matrix cell: our numbers for row `base` under `h`, the paper's, and the verdict."""
+    entry: dict[str, Any] = {"hypothesis": h.name, "experiment": base.experiment, "row": base.name}
+    ref_mean, ref_pct = _paper(base)
+    entry.update(paper_seq_mean=ref_mean, paper_success_pct=ref_pct)
+    why = hyp.why_no_meaning(h, base)
+    if why is not None:
+        return {**entry, "status": "no meaning", "verdict": "no meaning", "detail": why}
+    hrow = hyp.hypothesis_row(h, base)
+    candidates = [("paper", base if h.name == "faithful" else hrow), ("screen", hyp.screen_row(hrow, screen))]
+    candidates += [("reduced", r) for r in _reduced_configs(ledger, candidates[0][1], seed)]
+    best = None
+    for scale, row in candidates:
+        done = _done(ledger, row, seed)
+        records = [done[t] for t in sorted(done) if t < row.config.trials]
+        if not records:
+            continue
+        complete = len(records) == row.config.trials
+        rank = (complete, scale == "paper", row.config.max_sequences, len(records))
+        if best is None or rank > best[0]:
+            best = (rank, scale if complete else "partial", row, records)
+    if best is None:
+        return {**entry, "status": "not run", "verdict": "not run"}
+    _, scale, row, records = best
+    seqs = np.array([r["sequences"] for r in records if r["success"]], dtype=float)
+    stats = {
+        "status": "run", "scale": scale, "variant": row.variant, "config_hash": row.config_hash(), "cap": row.config.max_sequences,
+        "trials": len(records), "trials_planned": row.config.trials, "successes": int(seqs.size),
+        "success_pct": 100.0 * seqs.size / len(records), "seq_mean": float(seqs.mean()) if seqs.size else None,
+        "diverged": sum(r["outcome"] == "diverged" for r in records),
+    }
+    stats["ratio"] = stats["seq_mean"] / ref_mean if (stats["seq_mean"] and ref_mean) else None
+    verdict, detail = compare.verdict({"success_pct": stats["success_pct"], "seq_mean": stats["seq_mean"],
+                                        "paper_success_pct": ref_pct, "paper_seq_mean": ref_mean})
+    stats["success_miss"] = ref_pct is not None and stats["success_pct"] < ref_pct - compare.SUCCESS_POINTS
+    return {**entry, **stats, "verdict": verdict, "detail": detail}
+
+
+def matrix(out_dir: Path, hypotheses: tuple[hyp.Hypothesis, ...], screen: hyp.Screen,
+           experiments: list[config.Experiment]) -> dict[str, Any]:
+    """Cells for every hypothesis x every 1997 LSTM row of `experiments`, and each hypothesis's score."""
+    ledger = Ledger(out_dir / "ledger.sqlite")
+    try:
+        columns = [r for e in experiments for r in hyp.lstm_rows(e)]
+        seeds = {e.name: e.seed for e in experiments}
+        cells = [cell(ledger, h, base, screen, seeds[base.experiment]) for h in hypotheses for base in columns]
+    finally:
+        ledger.close()
+    faithful = {(c["experiment"], c["row"]): c for c in cells if c["hypothesis"] == "faithful"}
+    scores = []
+    for h in hypotheses:
+        mine = [c for c in cells if c["hypothesis"] == h.name]
+        run = [c for c in mine if c["status"] == "run" and c["scale"] != "partial"]
+        ok = [c for c in run if c["verdict"] == "reproduced"]
+        fixes = [f"{c['experiment']}/{c['row']}" for c in ok if faithful.get((c["experiment"], c["row"]), {}).get("verdict") != "reproduced"]
+        breaks = [f"{c['experiment']}/{c['row']}" for c in run if c["verdict"] != "reproduced"
+                  and faithful.get((c["experiment"], c["row"]), {}).get("verdict") == "reproduced"]
+        scales = sorted({c["scale"] for c in run})
+        scores.append({"hypothesis": h.name, "title": h.title, "parts": list(h.parts), "reproduced": len(ok), "run": len(run),
+                       "no_meaning": sum(c["status"] == "no meaning" for c in mine), "not_run": sum(c["status"] == "not run" for c in mine),
+                       "partial": sum(c["status"] == "run" and c["scale"] == "partial" for c in mine),
+                       "rows": len(mine), "scales": scales, "fixes": fixes, "breaks": breaks})
+    return {"columns": [{"experiment": r.experiment, "row": r.name, "paper_table": _table(experiments, r.experiment)} for r in columns],
+            "hypotheses": [{"name": h.name, "title": h.title, "source": h.source, "rationale": h.rationale, "parts": list(h.parts),
+                            "settings": h.settings} for h in hypotheses],
+            "cells": cells, "scores": scores}
+
+
+def write(out_dir: Path, doc: dict[str, Any]) -> list[Path]:
+    """HYPOTHESES.md, hypotheses.json and figures/hypotheses.png in out_dir."""
+    paths = [out_dir / "HYPOTHESES.md", out_dir / "hypotheses.json"]
+    write_atomic(paths[1], json.dumps(doc, indent=1, sort_keys=True, default=_json) + "\n")
+    figure = out_dir / "figures" / "hypotheses.png"
+    if _heat_map(doc, figure):
+        paths.append(figure)
+    write_atomic(paths[0], to_markdown(doc, figure_name="figures/hypotheses.png" if figure in paths else None))
+    return paths
+
+
+def to_markdown(doc: dict[str, Any], figure_name: str | None = None) -> str:
+    by = {(c["hypothesis"], c["experiment"], c["row"]): c for c in doc["cells"]}
+    cols = doc["columns"]
+    lines = ["# One explanation? Every hypothesis on every 1997 LSTM row", "",
+             "Each line is a named deviation from the faithful reading (`tasks/hypotheses.yaml`, argued in",
+             "[docs/hypotheses.md](../docs/hypotheses.md)), applied uniformly to every LSTM row of Tables 1-9 and run by",
+             "`cerepro explain` through the same runner, seeds and ledger as `cerepro run` (paired: every hypothesis sees",
+             "the faithful row's data and initial weights). A cell is `ratio of our mean sequences to the paper's / success %`;",
+             "**bold** = reproduced (within 10 points of success rate and a factor 1.5 of the mean; 100 % success is implied",
+             "where the paper reports only means), `s` = screening scale (cap about 5x the paper's mean, fewer trials on",
+             "the costliest rows: labelled reduced), `p` = partial (not every planned trial has run), `n/a` = the",
+             "hypothesis changes nothing in this row, `-` = not run yet.", ""]
+    if figure_name:
+        lines += [f"![hypotheses x rows]({figure_name})", ""]
+    lines += ["## Score", "", "| hypothesis | rows reproduced / run | scale | fixes (vs faithful) | breaks | not run | n/a |",
+              "|---|---|---|---|---|---|---|"]
+    for s in doc["scores"]:
+        lines.append(f"| `{s['hypothesis']}` | {s['reproduced']} / {s['run']} | {', '.join(s['scales']) or '-'} | "
+                     f"{', '.join(s['fixes']) or '-'} | {', '.join(s['breaks']) or '-'} | {s['not_run']} | {s['no_meaning']} |")
+    lines += ["", "## The matrix", ""]
+    for table in sorted({c["paper_table"] for c in cols}, key=_table_order):
+        mine = [c for c in cols if c["paper_table"] == table]
+        lines += [f"**Table {table}**", "", "| hypothesis | " + " | ".join(f"{c['experiment']} {c['row']}" for c in mine) + " |",
+                  "|---|" + "---|" * len(mine)]
+        for h in doc["hypotheses"]:
+            lines.append(f"| `{h['name']}` | " + " | ".join(_cell_text(by[(h["name"], c["experiment"], c["row"])]) for c in mine) + " |")
+        lines.append("")
+    lines += ["## The hypotheses", ""]
+    for h in doc["hypotheses"]:
+        parts = f" Parts: {', '.join('`' + p + '`' for p in h['parts'])}." if h["parts"] else ""
+        lines += [f"- **`{h['name']}`**: {h['title']}. {h['rationale']}{parts} Source: {h['source']}.", ""]
+    return "\n".join(lines)
+
+
+def _cell_text(c: dict[str, Any]) -> str:
+    if c["status"] == "no meaning":
+        return "n/a"
+    if c["status"] == "not run":
+        return "-"
+    ratio = f"{c['ratio']:.2f}x" if c.get("ratio") else "none ok"
+    text = f"{ratio} / {c['success_pct']:.0f}%"
+    if c["verdict"] == "reproduced":
+        text = f"**{text}**"
+    tag = {"screen": " s", "partial": f" p{c['trials']}/{c['trials_planned']}"}.get(c["scale"], "")
+    return text + tag + (f" ({c['diverged']} div.)" if c.get("diverged") else "")
+
+
+def _heat_map(doc: dict[str, Any], path: Path) -> bool:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cols, hyps = doc["columns"], [h["name"] for h in doc["hypotheses"]]
+    if not cols or not hyps:
+        return False
+    by = {(c["hypothesis"], c["experiment"], c["row"]): c for c in doc["cells"]}
+    grid = np.full((len(cols), len(hyps)), np.nan)
+    fig, ax = plt.subplots(figsize=(1.0 + 0.62 * len(hyps), 1.2 + 0.3 * len(cols)))
+    for i, col in enumerate(cols):
+        for j, name in enumerate(hyps):
+            c = by[(name, col["experiment"], col["row"])]
+            if c["status"] == "run" and c.get("ratio"):
+                grid[i, j] = math.log10(c["ratio"])
+            mark = {"no meaning": "n/a", "not run": ""}.get(c["status"])
+            if mark is None:
+                mark = ("✓" if c["verdict"] == "reproduced" else "") + ("×" if c.get("success_miss") else "")
+                mark += "" if c.get("ratio") else "0"
+            ax.text(j, i, mark, ha="center", va="center", fontsize=7, color="black")
+    image = ax.imshow(np.clip(grid, -1.5, 1.5), cmap="coolwarm", vmin=-1.5, vmax=1.5, aspect="auto")
+    ax.set_xticks(range(len(hyps)), hyps, rotation=50, ha="right", fontsize=8)
+    ax.set_yticks(range(len(cols)), [f"T{c['paper_table']} {c['experiment']} {c['row']}" for c in cols], fontsize=7)
+    bar = fig.colorbar(image, ax=ax, shrink=0.6)
+    bar.set_label("log10(our mean sequences / paper's)")
+    ax.set_title("Hypotheses x 1997 LSTM rows (✓ reproduced, × success rate >10 points below, 0 none succeeded,\n"
+                 "white: not run, n/a: no meaning)", fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
+
+
+def _reduced_configs(ledger: Ledger, full: Row, seed: int) -> list[Row]:
+    """`full` at the lower caps the ledger holds it with (a reduced or smoke run), found by config hash: the cap
+    is the sequence count of a trial that ended at the cap."""
+    import dataclasses
+
+    out = []
+    for config_hash, caps in ledger.caps(full.experiment, full.name, full.variant, seed).items():
+        for cap in caps:
+            row = dataclasses.replace(full, config=dataclasses.replace(full.config, max_sequences=cap,
+                                                                        paper_cap=full.config.paper_cap or full.config.max_sequences))
+            if row.config_hash() == config_hash and cap < full.config.max_sequences:
+                out.append(row)
+    return out
+
+
+def _paper(row: Row) -> tuple[float | None, float | None]:
+    from cerepro import paper
+
+    ref = paper.find(row.paper) if row.paper else None
+    if not ref:
+        return None, None
+    pct = paper.number(ref.get("success_pct"))
+    return paper.number(ref.get("sequences_to_success")), IMPLIED_SUCCESS if pct is None else pct
+
+
+def _table(experiments: list[config.Experiment], name: str) -> str:
+    return next(e.paper_table for e in experiments if e.name == name)
+
+
+def _table_order(table: str) -> tuple[int, str]:
+    return (int(table), "") if table.isdigit() else (99, table)
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, (np.integer, np.floating)):
+        return value.item()
+    if isinstance(value, tuple):
+        return list(value)
+    raise TypeError(type(value))
