@@ -1,4 +1,4 @@
-"""Exps 4/5 (adding, multiplication) generators against the paper's rules, restated here (SPEC sections 5-6).
+"""Exps 4/5 (adding, multiplication) generators against the paper's rules, restated here (docs/paper.md, Exps 4-5).
 
 Paper (1-based): X1 among the first ten pairs, X2 among the first T/2-1 still-unmarked pairs, markers -1 on
 the first and final pair, X1 := 0 (adding) / 1.0 (multiplication) if the first pair is marked.
@@ -7,7 +7,7 @@ the first and final pair, X1 := 0 (adding) / 1.0 (multiplication) if the first p
 import numpy as np
 import pytest
 
-from cerepro.tasks.adding import generate, generate_adding, generate_multiplication
+from cerepro.generators.adding import generate, generate_adding, generate_multiplication
 
 
 def assert_same(b1, b2):

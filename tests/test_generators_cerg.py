@@ -5,7 +5,7 @@ import re
 import numpy as np
 import pytest
 
-from cerepro.tasks.cerg import generate
+from cerepro.generators.cerg import generate
 
 SYMBOLS = "BTPSXVE"  # unit order of the Reber task
 _S3 = r"(?:T*VPX)*T*V(?:V|PS)"

@@ -1,10 +1,10 @@
-"""Exp 2 generators (2a, 2b, 2c) against an independent restatement of the paper's rules (SPEC section 3)."""
+"""Exp 2 generators (2a, 2b, 2c) against an independent restatement of the paper's rules (docs/paper.md, Exp 2)."""
 
 import numpy as np
 import pytest
 
-from cerepro.tasks.base import dense_inputs
-from cerepro.tasks.longlag import generate_2a, generate_2b, generate_2c, unit_names_2ab, unit_names_2c
+from cerepro.generators.base import dense_inputs
+from cerepro.generators.longlag import generate_2a, generate_2b, generate_2c, unit_names_2ab, unit_names_2c
 
 
 def assert_same(b1, b2):

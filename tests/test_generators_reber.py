@@ -1,6 +1,6 @@
 """Exp 1 (embedded Reber grammar) generator, checked against an independent acceptor written here.
 
-Two restatements of the grammar (SPEC section 2; Cleeremans et al. 1989 / Fahlman 1991) that do not import
+Two restatements of the grammar (docs/paper.md, Exp 1; Cleeremans et al. 1989 / Fahlman 1991) that do not import
 cerepro.tasks.reber's tables: a regular expression and a DFA table; they are cross-checked against each other.
 """
 
@@ -11,7 +11,7 @@ from itertools import product
 import numpy as np
 import pytest
 
-from cerepro.tasks.reber import ALPHABET, encode, generate, legal_successors, training_and_test_sets
+from cerepro.generators.reber import ALPHABET, encode, generate, legal_successors, training_and_test_sets
 
 # Regex: from s3 the inner string reaches the end as (T*VPX)* T*V(V|PS); from s1 as TS*X(S|X<s3>) | P<s3>.
 _S3 = r"(?:T*VPX)*T*V(?:V|PS)"

@@ -1,11 +1,11 @@
-"""Exp 6 (temporal order, 6a/6b) generator against the paper's rules, restated here (SPEC section 7)."""
+"""Exp 6 (temporal order, 6a/6b) generator against the paper's rules, restated here (docs/paper.md, Exp 6)."""
 
 import re
 
 import numpy as np
 import pytest
 
-from cerepro.tasks.temporal import generate_6a, generate_6b
+from cerepro.generators.temporal import generate_6a, generate_6b
 
 # The paper's class tables, in the order listed; output unit i <-> the i-th listed class.
 CLASSES_6A = {"XX": "Q", "XY": "R", "YX": "S", "YY": "U"}

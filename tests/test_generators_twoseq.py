@@ -1,9 +1,9 @@
-"""Exp 3 (2-sequence problem, tasks 3a/3b/3c) generator against the paper's rules (SPEC section 4)."""
+"""Exp 3 (2-sequence problem, tasks 3a/3b/3c) generator against the paper's rules (docs/paper.md, Exp 3)."""
 
 import numpy as np
 import pytest
 
-from cerepro.tasks.twoseq import generate, generate_3a, generate_3b, generate_3c
+from cerepro.generators.twoseq import generate, generate_3a, generate_3b, generate_3c
 
 
 def assert_same(b1, b2):

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from cerepro.tasks.xor import generate
+from cerepro.generators.xor import generate
 
 
 def test_rules():

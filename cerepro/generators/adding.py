@@ -1,28 +1,17 @@
-"""Experiment 4 (Section 5.4, adding) and Experiment 5 (Section 5.5, multiplication).
+"""Experiment 4 (Section 5.4, adding) and Experiment 5 (Section 5.5, multiplication): docs/paper.md, Exps 4-5.
 
-Each sequence element is a pair (value, marker): input unit 0 = value, unit 1 = marker. The length L is
-uniform over the integers T .. T + floor(T/10), inclusive. Values are uniform in [-1, 1] (adding) or [0, 1]
-(multiplication), drawn for every pair. Exactly two pairs are marked (marker 1.0):
-  * one chosen uniformly among the first ten pairs (paper positions 1..10; 0-based steps 0..9);
-  * one chosen uniformly among the first floor(T/2) - 1 pairs that are still unmarked, i.e. among paper
-    positions 1 .. T/2 minus the first choice (0-based steps 0 .. T//2 - 1 minus the first choice). This is
-    the literal reading: the set always has exactly T/2 - 1 elements, and the minimal lag is L - T/2 >= T/2.
-All other pairs have marker 0.0, except the first and the final pair, which have marker -1.0 (the first pair
-keeps marker 1.0 if it is marked; the final pair can never be marked since T/2 < T).
-
-Notation: X1 and X2 are the values of the two marked pairs IN SEQUENCE ORDER (X1 the earlier). The paper's
-"if the first pair is marked, X1 is set to 0" (adding) / "X1 = 1.0" (multiplication) then applies exactly when
-step 0 is marked, whichever of the two draws marked it; only the value component is changed, the marker stays
-1.0. Since both targets are symmetric in X1, X2, sequence order vs draw order matters for nothing else.
-Targets, given only at the last step (step L-1, when the final pair is input): adding 0.5 + (X1 + X2)/4,
-multiplication X1 * X2. `info["marked"]` (n, 2) holds the two marked 0-based steps, sorted.
+Each element is a pair (value, marker): unit 0 = value, unit 1 = marker; lengths uniform in T .. T + T//10.
+Two pairs are marked (1.0): one among the first ten pairs, one among the first T//2 - 1 still-unmarked pairs
+(0-based steps); the first and final pair have marker -1.0 unless marked. X1, X2 are the marked values in
+sequence order; a marked step 0 sets X1 := 0 (adding) / 1.0 (multiplication), its marker stays 1.0. Target at
+the last step only: 0.5 + (X1 + X2)/4 or X1 * X2. `info["marked"]` (n, 2): the marked 0-based steps, sorted.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from cerepro.tasks.base import Batch
+from cerepro.generators.base import Batch, end_targets
 
 
 def sample_lengths(rng: np.random.Generator, n: int, T: int) -> np.ndarray:
@@ -59,24 +48,20 @@ def _generate(rng: np.random.Generator, n: int, T: int, low: float, first_value:
     marked = sample_marks(rng, n, T)  # (n, 2) sorted
     rows = np.arange(n)
     values[marked[:, 0] == 0, 0] = first_value  # first pair marked -> X1 := 0 (adding) / 1 (multiplication)
-    values[np.arange(Tmax)[None, :] >= lengths[:, None]] = 0.0  # zero padding
-    markers = marker_line(marked, lengths, Tmax)  # (n, Tmax)
     x1 = values[rows, marked[:, 0]]  # (n,)
     x2 = values[rows, marked[:, 1]]  # (n,)
     target = 0.5 + (x1 + x2) / 4.0 if problem == "adding" else x1 * x2  # (n,)
-    targets = np.zeros((n, Tmax, 1))  # (n, Tmax, 1)
-    targets[rows, lengths - 1, 0] = target
-    mask = np.zeros((n, Tmax), dtype=bool)  # (n, Tmax): last step only
-    mask[rows, lengths - 1] = True
-    return Batch(
-        input_index=None,
-        inputs=np.stack([values, markers], axis=2),  # (n, Tmax, 2): (value, marker)
-        targets=targets,
-        target_mask=mask,
-        lengths=lengths,
-        n_in=2,
-        info={"marked": marked, "X1": x1, "X2": x2, "target": target},
-    )
+    return pair_batch(values, marked, lengths, target, {"X1": x1, "X2": x2})
+
+
+def pair_batch(values: np.ndarray, marked: np.ndarray, lengths: np.ndarray, target: np.ndarray, info: dict) -> Batch:
+    """A Batch of (value, marker) pairs: the values (n, Tmax) zero-padded past each length, the marker line of the
+    marked steps (n, 2), the target (n,) at the last step; info["marked"], the extras, info["target"]."""
+    Tmax = values.shape[1]
+    values[np.arange(Tmax)[None, :] >= lengths[:, None]] = 0.0  # zero padding
+    targets, mask = end_targets(target[:, None], lengths, Tmax)  # (n, Tmax, 1), (n, Tmax): last step only
+    inputs = np.stack([values, marker_line(marked, lengths, Tmax)], axis=2)  # (n, Tmax, 2): (value, marker)
+    return Batch(None, inputs, targets, mask, lengths, 2, info={"marked": marked, **info, "target": target})
 
 
 def generate_adding(rng: np.random.Generator, n: int, T: int = 100) -> Batch:

@@ -1,12 +1,8 @@
-"""The data contract shared by every task generator.
+"""The data contract of every task generator: `generate(rng, n, **params) -> Batch`, a pure function.
 
-A generator is a pure function `generate(rng, n, **params) -> Batch`: it draws from the numpy Generator it
-is given, never from global state, and does no I/O. Sequences of different lengths are zero-padded to the
-longest one; `lengths` says where each ends.
-
-Tasks whose inputs are one-hot (Exps 1, 2, 6) carry `input_index` (the active input unit per step) instead
-of a dense array: for Exp 2c with p = 1000 a dense (n, T, 1004) array would be gigabytes, and the kernels
-exploit one-hot inputs anyway (a one-hot input costs one weight column, not a matrix product).
+A generator draws only from the numpy Generator it is given and does no I/O. Sequences of different lengths
+are zero-padded to the longest; `lengths` says where each ends. One-hot tasks carry `input_index` (the
+active input unit per step) instead of a dense array: the kernels use one weight column per step for them.
 """
 
 from __future__ import annotations
@@ -33,6 +29,24 @@ class Batch(NamedTuple):
         return int(self.lengths.shape[0])
 
 
+class Sequences(NamedTuple):
+    """A batch in the layout of the compiled kernels (see as_sequences)."""
+
+    x_index: np.ndarray  # (n, T) int64 active input unit (one-hot tasks); (n, 1) dummy for real-valued inputs
+    x_dense: np.ndarray  # (n, T, I) float64 real-valued inputs; (n, T, 0) for one-hot tasks
+    targets: np.ndarray  # (n, T, K)
+    target_mask: np.ndarray  # (n, T) bool
+    lengths: np.ndarray  # (n,) int64
+
+
+def as_sequences(batch: Batch) -> Sequences:
+    """The batch in the kernels' layout: a one-hot task passes x_dense with 0 columns, a dense one a dummy x_index."""
+    n, T = batch.target_mask.shape
+    if batch.inputs is None:
+        return Sequences(batch.input_index, np.zeros((n, T, 0)), batch.targets, batch.target_mask, batch.lengths)
+    return Sequences(np.zeros((n, 1), dtype=np.int64), batch.inputs, batch.targets, batch.target_mask, batch.lengths)
+
+
 def dense_inputs(batch: Batch) -> np.ndarray:
     """The inputs as a dense (n, T, n_in) float64 array (one-hot tasks are expanded)."""
     if batch.inputs is not None:
@@ -52,3 +66,13 @@ def pad(sequences: list[np.ndarray], fill: float | int = 0) -> np.ndarray:
     for i, s in enumerate(sequences):
         out[i, : len(s)] = s
     return out
+
+
+def end_targets(values: np.ndarray, lengths: np.ndarray, T: int) -> tuple[np.ndarray, np.ndarray]:
+    """Targets given only at each sequence's last step: (targets (n, T, K) holding values (n, K) there, mask (n, T))."""
+    rows = np.arange(lengths.shape[0])
+    targets = np.zeros((lengths.shape[0], T, values.shape[1]))
+    targets[rows, lengths - 1] = values
+    mask = np.zeros((lengths.shape[0], T), dtype=bool)
+    mask[rows, lengths - 1] = True
+    return targets, mask

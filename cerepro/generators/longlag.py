@@ -1,34 +1,18 @@
-"""Experiment 2 (Section 5.2): noise-free and noisy sequences with long time lags (tasks 2a, 2b, 2c).
+"""Experiment 2 (Section 5.2): long time lags, tasks 2a, 2b and 2c (docs/paper.md, Exp 2).
 
-Task 2a (noise-free). p+1 symbols a_1 .. a_{p-1}, a_p = x, a_{p+1} = y, one-hot over p+1 units in that order
-(unit i-1 <-> a_i, unit p-1 <-> x, unit p <-> y). Only two sequences exist, each drawn with probability 0.5:
-(y, a_1, ..., a_{p-1}, y) and (x, a_1, ..., a_{p-1}, x), length p+1. At step t the net sees element t and must
-predict element t+1, so a Batch has p steps (inputs: elements 0..p-1, targets: elements 1..p), with a target
-at every step; the final prediction (step p-1) is the one that needs the p-step memory.
-
-Task 2b (no local regularities). As 2a, but the middle part is a random sequence i_1 .. i_{p-1}, each element
-drawn uniformly and independently from {a_1 .. a_{p-1}} (with replacement; our reading of "random
-subsequence"). Targets are still given at every step (the paper: "every next element must be predicted"),
-but only the last is predictable, so `info["final_mask"]`/`info["final_step"]` mark it for protocols that
-score only the sequence end.
-
-Task 2c (very long lags). p+4 symbols, input units ordered a_1 .. a_p (distractors, units 0..p-1),
-e (trigger, unit p), b (unit p+1), x (unit p+2), y (unit p+3). Generation follows the paper's PROCEDURE
-(SPEC section 3; the printed subscript bound q and the expected-length formula are misprints):
-  1. prefix of length q+2: b, then x or y (probability 0.5 each), then q distractors;
-  2. each further element is a distractor with probability 9/10, or e with probability 1/10 (then stop);
-  3. after e comes the same x or y as the second element.
-Distractors are uniform over a_1 .. a_p, independently, with replacement. So k, the number of extra
-distractors, is geometric: P(k) = 0.1 * 0.9^k, k >= 0 (mean 9, expected full length q+13). The full sequence
-has q+k+4 elements; the Batch holds the q+k+3 inputs (b .. e), and the only target is given at the last
-step (where e is input): 2 outputs, unit 0 = x, unit 1 = y, one-hot. p and q are independent parameters.
+2a: p+1 one-hot symbols a_1 .. a_{p-1}, x (unit p-1), y (unit p); the two sequences (y, a_1..a_{p-1}, y) and
+(x, a_1..a_{p-1}, x), each with probability 0.5; next-symbol prediction with a target at every one of the p
+steps. 2b: the middle drawn uniformly from a_1..a_{p-1}; `info["final_step"]` marks the one predictable step.
+2c: p+4 units a_1..a_p, e, b, x, y; b, x|y, q distractors, then each further element a distractor with
+probability 9/10 or the trigger e (then stop); the only target (x or y, 2 output units) is given where e is
+input. The paper's procedure is followed, not its misprinted length formula (docs/paper.md, errata).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from cerepro.tasks.base import Batch
+from cerepro.generators.base import Batch, end_targets
 
 EXTRA_2C = ("e", "b", "x", "y")  # units p .. p+3 of task 2c, after the p distractors
 
@@ -102,11 +86,7 @@ def generate_2c(rng: np.random.Generator, n: int, p: int = 100, q: int = 100, p_
     last = lengths[:, None] - 1  # (n, 1) step where e is input
     idx = np.where(steps == last, e, idx)
     idx = np.where(steps > last, -1, idx).astype(np.int64)  # -1 past the end
-    rows = np.arange(n)
-    targets = np.zeros((n, T, 2))  # (n, T, 2) outputs (x, y)
-    targets[rows, lengths - 1, label] = 1.0
-    mask = np.zeros((n, T), dtype=bool)  # (n, T): only at the step where e is input
-    mask[rows, lengths - 1] = True
+    targets, mask = end_targets(np.eye(2)[label], lengths, T)  # (n, T, 2) outputs (x, y), only where e is input
     return Batch(
         input_index=idx,
         inputs=None,

@@ -1,7 +1,7 @@
 """Experiment 1 (Section 5.1): the embedded Reber grammar.
 
 The Reber grammar is a finite automaton (Figure 3 of the paper; the standard Cleeremans/Fahlman diagram,
-SPEC section 2). The embedded grammar wraps one Reber string: B, then T or P, then a Reber string, then the
+docs/paper.md, Exp 1). The embedded grammar wraps one Reber string: B, then T or P, then a Reber string, then the
 same T or P again, then E. Each choice point takes each edge with probability 0.5. Inputs and outputs are
 local (one-hot) over the 7 symbols; at step t the net sees symbol t and must predict symbol t+1.
 
@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from cerepro.tasks.base import Batch, pad
+from cerepro.generators.base import Batch, pad
 
 ALPHABET = "BTPSXVE"  # unit k <-> ALPHABET[k]
 INDEX = {c: k for k, c in enumerate(ALPHABET)}
+N_SYMBOLS = len(ALPHABET)  # input and output units
 
 # Reber grammar as (state -> ((symbol, next state), (symbol, next state))); state 0 emits B, state 6 emits E.
 REBER_EDGES: dict[int, tuple[tuple[str, int], ...]] = {

@@ -1,24 +1,17 @@
-"""Experiment 6 (Section 5.6): temporal order, tasks 6a (two relevant symbols) and 6b (three).
+"""Experiment 6 (Section 5.6): temporal order, tasks 6a (two relevant symbols) and 6b (three); docs/paper.md.
 
-Input units, one-hot, in this order: E, B, a, b, c, d, X, Y (unit k <-> UNITS[k]). A sequence of length L,
-L uniform over the integers 100 .. 110 inclusive, starts with E (paper position 1) and ends with the trigger
-B (paper position L). Positions t1, t2 (, t3) hold X or Y, each with probability 0.5 independently; all other
-positions hold a, b, c or d uniformly at random. Paper positions are read as 1-based with inclusive ranges
-(SPEC section 11 item 6): 6a t1 in [10, 20], t2 in [50, 60]; 6b t1 in [10, 20], t2 in [33, 43], t3 in [66, 76].
-0-based step = paper position - 1; `info["positions"]` holds the 0-based steps.
-
-Classes: the X/Y pattern read as a binary number with X = 0, Y = 1, first relevant symbol most significant:
-  6a: XX -> Q (0), XY -> R (1), YX -> S (2), YY -> U (3)
-  6b: XXX -> Q, XXY -> R, XYX -> S, XYY -> U, YXX -> V, YXY -> A, YYX -> B, YYY -> C (0..7)
-This is exactly the paper's listing order. One output unit per class, one-hot target, given only at the last
-step (where B is input). Every step 0..L-1 is an input step (the sequence is read in full, then classified).
+One-hot inputs over E, B, a, b, c, d, X, Y (unit k <-> UNITS[k]). A sequence of length 100..110 starts with E
+and ends with the trigger B; positions t1, t2 (, t3) hold X or Y (probability 0.5 each), all others a..d.
+Positions are 1-based with inclusive ranges: 6a t1 in [10, 20], t2 in [50, 60]; 6b t1 in [10, 20], t2 in
+[33, 43], t3 in [66, 76]. The class is the X/Y pattern read as a binary number (X = 0, first symbol most
+significant), which is the paper's listing order Q, R, S, U (, V, A, B, C); one-hot target at the last step.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from cerepro.tasks.base import Batch
+from cerepro.generators.base import Batch, end_targets
 
 UNITS = "EBabcdXY"  # unit k <-> UNITS[k]
 INDEX = {c: k for k, c in enumerate(UNITS)}
@@ -54,10 +47,7 @@ def generate(
     idx[np.arange(T)[None, :] >= lengths[:, None]] = -1  # padding
     idx = idx.astype(np.int64)
     classes = (bits * (1 << np.arange(k - 1, -1, -1))).sum(axis=1).astype(np.int64)  # (n,) binary, X=0 Y=1
-    targets = np.zeros((n, T, 1 << k))  # (n, T, 2**k) one-hot class
-    targets[rows, lengths - 1, classes] = 1.0
-    mask = np.zeros((n, T), dtype=bool)  # (n, T): last step only
-    mask[rows, lengths - 1] = True
+    targets, mask = end_targets(np.eye(1 << k)[classes], lengths, T)  # (n, T, 2**k) one-hot class at the last step
     symbols = tuple("".join(_UNIT_CHARS[idx[i, : lengths[i]]]) for i in range(n))
     return Batch(
         input_index=idx,

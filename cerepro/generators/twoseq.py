@@ -1,25 +1,17 @@
-"""Experiment 3 (Section 5.3): noise and signal on the same channel, Bengio et al.'s 2-sequence problem.
+"""Experiment 3 (Section 5.3): Bengio et al.'s 2-sequence problem, tasks 3a, 3b, 3c (docs/paper.md, Exp 3).
 
-One real-valued input line. Each sequence belongs to class 1 or class 2 with probability 0.5; `info["sign"]`
-is +1 for class 1 and -1 for class 2. The first N elements carry the class: all N are +1.0 (class 1) or -1.0
-(class 2). Elements at positions t > N (1-based; steps N.. 0-based) are Gaussian, mean 0, variance 0.2
-(std sqrt(0.2)). The length L is uniform over the integers T .. T + floor(T/10), both ends inclusive.
-The single target is given at the last step (step L-1 0-based, when the last element is input).
-
-Variants (`variant`):
-  "a" (3a): as above; target 1.0 for class 1, 0.0 for class 2.
-  "b" (3b): as 3a, plus Gaussian noise (mean 0, variance 0.2) added to each of the first N elements
-            (independent draws per element).
-  "c" (3c): as 3a (informative elements noise-free, our reading of SPEC section 11 item 11), but targets
-            0.2 (class 1) / 0.8 (class 2) plus Gaussian target noise, mean 0, variance 0.1 (std sqrt(0.1)).
-`info["clean_target"]` always holds the noise-free target (n,); `info["target"]` the one in `targets`.
+One real-valued input line; class 1 or 2 with probability 0.5 (`info["sign"]` +1 / -1). The first N elements
+are +1.0 / -1.0, later elements Gaussian (mean 0, variance 0.2); lengths uniform in T .. T + T//10; one target
+at the last step. 3a: target 1.0 / 0.0. 3b: as 3a with Gaussian noise (variance 0.2) on the first N elements.
+3c: as 3a (informative elements noise-free), targets 0.2 / 0.8 plus Gaussian noise of variance 0.1.
+`info["clean_target"]` (n,) holds the noise-free target, `info["target"]` the one in `targets`.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from cerepro.tasks.base import Batch
+from cerepro.generators.base import Batch, end_targets
 
 VARIANTS = ("a", "b", "c")
 
@@ -54,11 +46,7 @@ def generate(
     else:
         clean = np.where(sign > 0, 1.0, 0.0)
         target = clean.copy()
-    rows = np.arange(n)
-    targets = np.zeros((n, Tmax, 1))  # (n, Tmax, 1)
-    targets[rows, lengths - 1, 0] = target
-    mask = np.zeros((n, Tmax), dtype=bool)  # (n, Tmax): last step only
-    mask[rows, lengths - 1] = True
+    targets, mask = end_targets(target[:, None], lengths, Tmax)  # (n, Tmax, 1), (n, Tmax): last step only
     return Batch(
         input_index=None,
         inputs=x[:, :, None],  # (n, Tmax, 1)

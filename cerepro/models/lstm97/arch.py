@@ -1,21 +1,12 @@
-"""The 1997 LSTM (Section 4 and Appendix A.1): architecture, weight layout, initialisation.
+"""The 1997 LSTM (Section 4, Appendix A.1): layout, masks, initialisation. Notation and equations: docs/paper.md.
 
-Notation (paper): I inputs, K outputs, C memory-cell blocks of S cells each, H = C*S cells. Every block j has
-one input gate in_j and one output gate out_j shared by its cells c_j^v. The cell state s (the constant error
-carousel, self-weight 1.0) follows s(t) = s(t-1) + y^in(t) g(net_c(t)); the cell output is
-y^c(t) = y^out(t) h(s(t)). There is no forget gate.
+I inputs, K outputs, C blocks of S cells (H = C*S); each block has one input gate in_j and one output gate
+out_j; s(t) = s(t-1) + y^in(t) g(net_c(t)) (the CEC), y^c(t) = y^out(t) h(s(t)). One hidden matrix and one
+output matrix, with 0/1 masks of the connections that exist (so the paper's weight counts are mask sums):
 
-Weight layout. All weights into the hidden layer (cells and gates) sit in one matrix, all weights into the
-output layer in another; a 0/1 mask of the same shape says which connections exist, so the printed weight
-counts of the paper (264, 276, 93, ...) are `mask.sum()` and an absent connection is a weight fixed at 0.
-
-    hidden rows    (U = H + 2C):  [cells 0..H-1 | input gates 0..C-1 | output gates 0..C-1]
-    hidden columns (M = 1 + I + H + 2C): [bias | x(t) | y^c(t-1) | y^in(t-1) | y^out(t-1)]
-    output columns (Mo = 1 + I + H):     [bias | x(t) | y^c(t)]
-
-The column order is the "source vector" z(t) (hidden) and zo(t) (outputs) of the three-step timing of
-SPEC section 1: the gates and cells see x(t) and the hidden activations of t-1, the outputs see y^c(t).
-Cell v belongs to block v // S.
+    hidden rows    (U = H + 2C):          [cells | input gates | output gates]       (cell v is in block v // S)
+    hidden columns (M = 1 + I + H + 2C):  [bias | x(t) | y^c(t-1) | y^in(t-1) | y^out(t-1)]
+    output columns (Mo = 1 + I + H):      [bias | x(t) | y^c(t)]
 """
 
 from __future__ import annotations
@@ -39,7 +30,6 @@ class LSTMArch:
     n_blocks: int  # C
     block_size: int  # S
     bias: str = "ga"  # which units have bias weights (Table 10 "bias")
-    input_to_hidden: bool = True  # cells and gates receive the input layer
     recurrent: bool = True  # cells and gates receive all cells and gates at t-1 (connectivity F)
     input_to_output: bool = False  # outputs also receive the input layer (connectivity B, Exp 2a/2b)
     output_gate: bool = True  # False for Exp 2a/2b ("no og"): y^out is fixed at 1
@@ -99,8 +89,7 @@ def masks(arch: LSTMArch) -> dict[str, np.ndarray]:
         hid[gate_rows, 0] = 1.0
     if arch.bias in ("b1", "all"):
         hid[:H, 0] = 1.0
-    if arch.input_to_hidden:
-        hid[:, 1 : 1 + I] = 1.0
+    hid[:, 1 : 1 + I] = 1.0  # every cell and gate sees the inputs
     if arch.recurrent:
         hid[:, 1 + I :] = 1.0
     if not arch.output_gate:
@@ -123,20 +112,29 @@ def n_weights(arch: LSTMArch) -> int:
 def init(rng: np.random.Generator, arch: LSTMArch, spec: LSTMInit) -> dict[str, np.ndarray]:
     """Draw initial weights: uniform in [-r, r] where a connection exists, special gate biases set after."""
     m = masks(arch)
-    r = spec.weight_range
-    params = {name: rng.uniform(-r, r, size=mask.shape) * mask for name, mask in m.items()}
+    params = uniform_weights(rng, m, spec.weight_range)
     H, C = arch.n_cells, arch.n_blocks
-    for biases, first_row in ((spec.input_gate_bias, H), (spec.output_gate_bias, H + C)):
+    set_gate_biases(params["W_hid"], m["W_hid"], C, (("input", spec.input_gate_bias, H), ("output", spec.output_gate_bias, H + C)),
+                    add=spec.gate_bias_mode == "add")
+    return params
+
+
+def uniform_weights(rng: np.random.Generator, masks: dict[str, np.ndarray], r: float) -> dict[str, np.ndarray]:
+    """Weights uniform in [-r, r] where a connection exists, 0 elsewhere (W_hid drawn first, then W_out)."""
+    return {name: rng.uniform(-r, r, size=mask.shape) * mask for name, mask in masks.items()}
+
+
+def set_gate_biases(W_hid: np.ndarray, M_hid: np.ndarray, C: int, gates: tuple, add: bool = False) -> None:
+    """Write the special gate biases (gate name, one value per block or None, first row of that gate) into W_hid;
+    `add`: add them to the random initial values instead (the JKU simulator's reading, docs/decisions.md)."""
+    for gate, biases, first_row in gates:
         if biases is None:
             continue
         if len(biases) != C:
-            raise ValueError(f"need one gate bias per block ({C}), got {len(biases)}")
-        if first_row == H + C and not arch.output_gate:
-            raise ValueError("output-gate biases given for a net without output gates")
-        if spec.gate_bias_mode == "add":
-            params["W_hid"][first_row : first_row + C, 0] += np.asarray(biases, dtype=np.float64)
+            raise ValueError(f"need one {gate}-gate bias per block ({C}), got {len(biases)}")
+        if M_hid[first_row, 0] == 0.0:
+            raise ValueError(f"{gate}-gate biases given for a net whose {gate} gates have no bias weights")
+        if add:
+            W_hid[first_row : first_row + C, 0] += np.asarray(biases, dtype=np.float64)
         else:
-            params["W_hid"][first_row : first_row + C, 0] = np.asarray(biases, dtype=np.float64)
-        if m["W_hid"][first_row, 0] == 0.0:
-            raise ValueError("gate biases given for a net whose gates have no bias weights")
-    return params
+            W_hid[first_row : first_row + C, 0] = np.asarray(biases, dtype=np.float64)
