@@ -2,7 +2,7 @@
 
 A model folder holds `arch.py` (layout, masks, initialisation), `kernel.py` (the compiled `step`, see
 models/common.py), `reference.py` (the same rule in plain numpy; the tests hold the two to each other), and
-its entry points in `__init__.py`: `arch`, `n_weights` and `build`, which imports the kernel only when a net
+its entry points in `__init__.py`: `architecture`, `n_weights` and `build`, which imports the kernel only when a net
 is built. A model reads its own typed settings (e.g. lstm97/settings.py); every row carries every model's
 settings (protocols/common.py), so any model can run any protocol. Adding a model: its folder, one line in
 MODELS, and a YAML row that names it.
@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from cerepro.models.common import Built
-from cerepro.models.lstm97.settings import LSTMSettings
+from cerepro.models.lstm97.settings import LSTM97Settings, LSTMSettings
 from cerepro.models.lstm_forget.settings import ForgetSettings
 from cerepro.models.rtrl.settings import RNNSettings
 
@@ -27,7 +27,7 @@ from cerepro.models.rtrl.settings import RNNSettings
 class Model:
     """A registry entry: where a model lives, the settings it reads, and what it can do."""
 
-    package: str  # its folder, e.g. "cerepro.models.lstm97": entry points arch, n_weights, build
+    package: str  # its folder, e.g. "cerepro.models.lstm97": entry points architecture, n_weights, build
     settings: type  # the dataclass of the row settings it reads
     description: str
     options: dict[str, Any] = field(default_factory=dict)  # fixed keywords for its entry points (e.g. peepholes)
@@ -46,8 +46,8 @@ class Model:
         """Its plain-numpy reference: run_sequence(net, arch, x, targets, target_mask, lr, ...)."""
         return importlib.import_module(self.package + ".reference")
 
-    def arch(self, cfg: Any, n_in: int, n_out: int) -> Any:
-        return self.module().arch(cfg, n_in, n_out, **self.options)
+    def architecture(self, cfg: Any, n_in: int, n_out: int) -> Any:
+        return self.module().architecture(cfg, n_in, n_out, **self.options)
 
     def n_weights(self, cfg: Any, n_in: int, n_out: int) -> int:
         return self.module().n_weights(cfg, n_in, n_out, **self.options)
@@ -58,7 +58,7 @@ class Model:
 
 
 MODELS: dict[str, Model] = {
-    "lstm97": Model("cerepro.models.lstm97", LSTMSettings,
+    "lstm97": Model("cerepro.models.lstm97", LSTM97Settings,
                     "1997 LSTM: input/output gates, CEC, truncated online gradient (appendix)"),
     "rtrl": Model("cerepro.models.rtrl", RNNSettings,
                   "logistic recurrent net, exact gradient by real-time recurrent learning (Williams & Zipser 1989)"),

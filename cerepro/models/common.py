@@ -26,6 +26,11 @@ class Net(NamedTuple):
     setup: Any  # the model's sizes and switches (a NamedTuple of ints, bools, floats)
     ws: Any  # the model's scratch arrays and carried state (a NamedTuple of arrays)
 
+    @classmethod
+    def of(cls, params: dict[str, np.ndarray], masks: dict[str, np.ndarray], setup: Any = None, ws: Any = None) -> Net:
+        """A net sharing the arrays of the dicts {"W_hid", "W_out"} (the numpy references need no setup, ws)."""
+        return cls(params["W_hid"], params["W_out"], masks["W_hid"], masks["W_out"], setup, ws)
+
     def weights(self) -> dict[str, np.ndarray]:
         """Copies of the weights: {"W_hid", "W_out"}."""
         return {"W_hid": self.W_hid.copy(), "W_out": self.W_out.copy()}
@@ -36,6 +41,28 @@ class Built(NamedTuple):
 
     net: Net
     step: Any  # numba dispatcher
+
+
+def uniform_weights(rng: np.random.Generator, masks: dict[str, np.ndarray], r: float) -> dict[str, np.ndarray]:
+    """Weights uniform in [-r, r] where a connection exists, 0 elsewhere (W_hid drawn first, then W_out)."""
+    return {name: rng.uniform(-r, r, size=mask.shape) * mask for name, mask in masks.items()}
+
+
+def output_mask(n_out: int, n_in: int, n_sources: int, bias: bool, inputs: bool) -> np.ndarray:
+    """(K, 1 + I + n_sources) 0/1: an output layer fed by every source unit (cells or hidden units), and by a bias
+    and the inputs if asked; columns [bias | x(t) | sources]."""
+    out = np.zeros((n_out, 1 + n_in + n_sources))
+    out[:, 1 + n_in :] = 1.0
+    if bias:
+        out[:, 0] = 1.0
+    if inputs:
+        out[:, 1 : 1 + n_in] = 1.0
+    return out
+
+
+def count_weights(masks: dict[str, np.ndarray]) -> int:
+    """The number of trainable weights: the connections that exist."""
+    return int(sum(m.sum() for m in masks.values()))
 
 
 def logistic(x: np.ndarray) -> np.ndarray:
@@ -63,5 +90,5 @@ class OnlineUpdate:
     def finish(self) -> None:
         """End of the sequence: apply the summed changes (sequence-end mode)."""
         if not self.per_step:
-            self.net.W_hid += self.lr * self.acc["W_hid"] * self.net.M_hid
-            self.net.W_out += self.lr * self.acc["W_out"] * self.net.M_out
+            for W, M, name in ((self.net.W_hid, self.net.M_hid, "W_hid"), (self.net.W_out, self.net.M_out, "W_out")):
+                W += self.lr * self.acc[name] * M

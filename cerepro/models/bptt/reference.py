@@ -1,38 +1,25 @@
-"""Plain-numpy reference of backpropagation through time for the nets of rtrl.py (same notation).
+"""Plain-numpy reference of backpropagation through time for the nets of models/rtrl (same notation).
 
-Epochwise BPTT (Williams & Zipser 1995): run the whole sequence forward storing the sources z(t) and
-activations y(t), then go back from the last step accumulating
-
-    e_y(t)     = W_rec^T delta(t+1) + (error injected at t)       -dE/dy(t), delta(T+1) = 0
-    delta(t)   = f'(net(t)) * e_y(t)                              -dE/dnet(t)
-    dW_hid    += delta(t) z(t)^T,     dW_out += e_k(t) zo(t)^T
-
-and apply the summed change once, at the sequence end. This is the same gradient as RTRL summed over the
-sequence (the paper, Section 5: untruncated BPTT computes the same gradient as offline RTRL); there is no
-per-step variant, so `update: step` rows also update at the sequence end (docs/decisions.md).
+Epochwise BPTT (Williams & Zipser 1995): run the sequence forward storing z(t) and y(t), then go back from the
+last step: e_y(t) = W_rec^T delta(t+1) + (error injected at t), delta(t) = f'(net(t)) e_y(t), dW_hid +=
+delta(t) z(t)^T, dW_out += e_k(t) zo(t)^T; apply the summed change once, at the sequence end. This is offline
+RTRL's gradient (Section 5); there is no per-step form, so `update: step` rows also update at the end.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from cerepro.models.rtrl import RNNArch
-from cerepro.models.rtrl_reference import logistic, output_error, output_layer
+from cerepro.models.common import Net, logistic
+from cerepro.models.rtrl.arch import RNNArch
+from cerepro.models.rtrl.reference import output_error, output_layer
 
 
-def run_sequence(
-    params: dict[str, np.ndarray],
-    masks: dict[str, np.ndarray],
-    arch: RNNArch,
-    x: np.ndarray,  # (T, I)
-    targets: np.ndarray,  # (T, K)
-    target_mask: np.ndarray,  # (T,) bool
-    lr: float,
-    learn: bool = True,
-    output_derivative: bool = True,
-) -> np.ndarray:
-    """Process one sequence from reset state; learn in place at its end if `learn`. Returns the outputs (T, K)."""
-    W_hid, W_out = params["W_hid"], params["W_out"]  # (R, M), (K, Mo)
+def run_sequence(net: Net, arch: RNNArch, x: np.ndarray, targets: np.ndarray, target_mask: np.ndarray, lr: float,
+                 learn: bool = True, output_derivative: bool = True) -> np.ndarray:
+    """One sequence x (T, I), targets (T, K), target_mask (T,) from reset state; learn in place at its end if
+    `learn`. Returns the outputs (T, K)."""
+    W_hid, W_out = net.W_hid, net.W_out  # (R, M), (K, Mo)
     I, H, R, K = arch.n_in, arch.n_hidden, arch.n_rec, arch.n_out
     T = x.shape[0]
     zs, ys, zos, outputs = [], [], [], np.zeros((T, K))
@@ -65,6 +52,6 @@ def run_sequence(
                 d_out += np.outer(e_k, zos[t])
         delta = ys[t] * (1.0 - ys[t]) * e_y
         d_hid += np.outer(delta, zs[t])
-    W_hid += lr * d_hid * masks["W_hid"]
-    W_out += lr * d_out * masks["W_out"]
+    W_hid += lr * d_hid * net.M_hid
+    W_out += lr * d_out * net.M_out
     return outputs

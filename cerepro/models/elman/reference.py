@@ -1,6 +1,6 @@
 """Plain-numpy reference of Elman's simple recurrent net (Elman 1990; Cleeremans et al. 1989).
 
-The net of rtrl.py with a separate output layer: the context units hold a copy of the hidden layer of
+The net of models/rtrl with a separate output layer: the context units hold a copy of the hidden layer of
 t-1 and feed the hidden units like extra inputs, z(t) = [1, x(t), context = y^h(t-1)]. The gradient is
 truncated at the context (one-step backprop): the context is treated as input, so
 
@@ -13,30 +13,21 @@ from __future__ import annotations
 
 import numpy as np
 
-from cerepro.models.rtrl import RNNArch
-from cerepro.models.update import OnlineUpdate
-from cerepro.models.rtrl_reference import logistic, output_error, output_layer
+from cerepro.models.common import Net, OnlineUpdate, logistic
+from cerepro.models.rtrl.arch import RNNArch
+from cerepro.models.rtrl.reference import output_error, output_layer
 
 
-def run_sequence(
-    params: dict[str, np.ndarray],
-    masks: dict[str, np.ndarray],
-    arch: RNNArch,
-    x: np.ndarray,  # (T, I)
-    targets: np.ndarray,  # (T, K)
-    target_mask: np.ndarray,  # (T,) bool
-    lr: float,
-    learn: bool = True,
-    per_step: bool = True,
-    output_derivative: bool = True,
-) -> np.ndarray:
-    """Process one sequence from reset state, learning in place if `learn`. Returns the outputs (T, K)."""
+def run_sequence(net: Net, arch: RNNArch, x: np.ndarray, targets: np.ndarray, target_mask: np.ndarray, lr: float,
+                 learn: bool = True, per_step: bool = True, output_derivative: bool = True) -> np.ndarray:
+    """One sequence x (T, I), targets (T, K), target_mask (T,) from reset state, learning in place if `learn`.
+    Returns the outputs (T, K)."""
     assert not arch.outputs_recurrent, "Elman's outputs are a separate layer"
-    W_hid, W_out = params["W_hid"], params["W_out"]  # (H, M), (K, Mo)
+    W_hid, W_out = net.W_hid, net.W_out  # (H, M), (K, Mo)
     I, H = arch.n_in, arch.n_hidden
     T = x.shape[0]
     context = np.zeros(H)  # reset with all activations
-    update = OnlineUpdate(params, masks, lr, per_step)
+    update = OnlineUpdate(net, lr, per_step)
     outputs = np.zeros((T, arch.n_out))
     for t in range(T):
         z = np.concatenate(([1.0], x[t], context))  # (M,)

@@ -1,19 +1,19 @@
-"""Plain-numpy reference of random weight guessing (guess.py): the forward pass of a guessed net, the
-pass test of one sequence, and the search loop, written to read like the formulas; guess_kernel.py is the
-compiled version and the tests hold the two to each other.
+"""Plain-numpy reference of random weight guessing: the forward pass of a guessed net, the pass test of one
+sequence, and the search loop, written to read like the formulas; kernel.py is the compiled version.
 
-Forward pass (rtrl.py; Schmidhuber & Hochreiter 1996: activations 0 at the start of each sequence): with
-z(t) = [1, x(t), y(t-1)], y(t) = f(W_hid z(t)) for the R recurrent units (f logistic); the outputs are
-y_k(t) = y_{H+k}(t) when they belong to the recurrent net (architecture A1), else f(W_out [1, x(t), y^h(t)]).
-A sequence passes when |t_k(t) - y_k(t)| < tol for every output k at every judged step t.
+Forward pass (models/rtrl; activations 0 at the start of each sequence): z(t) = [1, x(t), y(t-1)],
+y(t) = f(W_hid z(t)) for the R recurrent units; the outputs are y_k(t) = y_{H+k}(t) inside the recurrent net
+(architecture A1), else f(W_out [1, x(t), y^h(t)]). A sequence passes when |t_k(t) - y_k(t)| < tol for every
+output k at every judged step t.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from cerepro.models import guess
-from cerepro.models.rtrl import RNNArch
+from cerepro.models.common import Net
+from cerepro.models.guess.arch import unpack
+from cerepro.models.rtrl.arch import RNNArch
 
 
 def logistic(x: np.ndarray) -> np.ndarray:
@@ -37,10 +37,10 @@ def forward(params: dict[str, np.ndarray], arch: RNNArch, x: np.ndarray) -> np.n
     return outputs
 
 
-def run_sequence(params, masks, arch: RNNArch, x: np.ndarray, targets: np.ndarray, target_mask: np.ndarray,
+def run_sequence(net: Net, arch: RNNArch, x: np.ndarray, targets: np.ndarray, target_mask: np.ndarray,
                  lr: float, **_: object) -> float:
     """The common reference signature (bench): forward only, summed squared error over the target steps."""
-    y = forward(params, arch, x)
+    y = forward({"W_hid": net.W_hid, "W_out": net.W_out}, arch, x)
     return float(((targets - y) ** 2)[target_mask].sum())
 
 
@@ -67,7 +67,7 @@ def search(draws: np.ndarray, arch: RNNArch, xs: list[np.ndarray], targets: list
     for g in range(draws.shape[0]):
         if counts[1] >= cap:
             return -1, counts
-        params = guess.unpack(draws[g], arch)
+        params = unpack(draws[g], arch)
         counts[0] += 1
         wrong = 0
         for x, t, j in zip(xs, targets, judged):

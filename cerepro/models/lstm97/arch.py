@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from cerepro.models.common import count_weights, output_mask, uniform_weights
+
 BIAS_MODES = ("none", "ga", "b1", "all")  # Table 10 "bias": none, gate units only, all hidden units, all non-input units
 SQUASH_G = ("g2", "g1")  # g2: 4/(1+e^-x) - 2 in [-2, 2]; g1: logistic in [0, 1] (Exp 2a/2b)
 SQUASH_H = ("h1", "id")  # h1: 2/(1+e^-x) - 1 in [-1, 1]; id: identity (Exp 2a/2b)
@@ -77,51 +79,48 @@ class LSTMInit:
     gate_bias_mode: str = "set"  # set: the given gate biases replace the random value | add: added to it (JKU simulator)
 
 
-GATE_BIAS_MODES = ("set", "add")
+GATE_BIAS_MODES = ("set", "add")  # given gate biases replace the random initial value | are added to it
+LR_SCALES = ("none", "mean", "length")  # lr per step as printed | divided by | multiplied by the sequence length
 
 
 def masks(arch: LSTMArch) -> dict[str, np.ndarray]:
     """0/1 masks of the connections that exist: {"W_hid": (U, M), "W_out": (K, Mo)}."""
     I, H, C = arch.n_in, arch.n_cells, arch.n_blocks
-    hid = np.zeros((arch.n_hidden_rows, arch.n_hidden_cols))  # (U, M)
-    gate_rows = slice(H, H + 2 * C)
-    if arch.bias in ("ga", "b1", "all"):
-        hid[gate_rows, 0] = 1.0
-    if arch.bias in ("b1", "all"):
-        hid[:H, 0] = 1.0
-    hid[:, 1 : 1 + I] = 1.0  # every cell and gate sees the inputs
+    hid = hidden_mask(arch, gates=2)  # (U, M): bias and inputs
     if arch.recurrent:
         hid[:, 1 + I :] = 1.0
     if not arch.output_gate:
         hid[H + C :, :] = 0.0  # no output-gate weights at all
         hid[:, 1 + I + H + C :] = 0.0  # and nothing reads the (constant) output gate
-    out = np.zeros((arch.n_out, arch.n_output_cols))  # (K, Mo)
-    out[:, 1 + I :] = 1.0  # from every cell
-    if arch.has_output_bias:
-        out[:, 0] = 1.0
-    if arch.input_to_output:
-        out[:, 1 : 1 + I] = 1.0
-    return {"W_hid": hid, "W_out": out}
+    return {"W_hid": hid, "W_out": output_mask(arch.n_out, I, H, arch.has_output_bias, arch.input_to_output)}
 
 
 def n_weights(arch: LSTMArch) -> int:
     """The number of trainable weights, as printed in the paper's tables."""
-    return int(sum(m.sum() for m in masks(arch).values()))
+    return count_weights(masks(arch))
 
 
-def init(rng: np.random.Generator, arch: LSTMArch, spec: LSTMInit) -> dict[str, np.ndarray]:
+def hidden_mask(arch: LSTMArch, gates: int) -> np.ndarray:
+    """(U, M) 0/1: the bias weights of the cells and `gates` gate rows per block (Table 10 "bias") and the inputs
+    (every cell and gate sees them); the recurrent columns are left to the caller."""
+    H, C = arch.n_cells, arch.n_blocks
+    hid = np.zeros((arch.n_hidden_rows, arch.n_hidden_cols))
+    if arch.bias in ("ga", "b1", "all"):
+        hid[H : H + gates * C, 0] = 1.0
+    if arch.bias in ("b1", "all"):
+        hid[:H, 0] = 1.0
+    hid[:, 1 : 1 + arch.n_in] = 1.0
+    return hid
+
+
+def init(rng: np.random.Generator, arch: LSTMArch, how: LSTMInit) -> dict[str, np.ndarray]:
     """Draw initial weights: uniform in [-r, r] where a connection exists, special gate biases set after."""
     m = masks(arch)
-    params = uniform_weights(rng, m, spec.weight_range)
+    params = uniform_weights(rng, m, how.weight_range)
     H, C = arch.n_cells, arch.n_blocks
-    set_gate_biases(params["W_hid"], m["W_hid"], C, (("input", spec.input_gate_bias, H), ("output", spec.output_gate_bias, H + C)),
-                    add=spec.gate_bias_mode == "add")
+    set_gate_biases(params["W_hid"], m["W_hid"], C, (("input", how.input_gate_bias, H), ("output", how.output_gate_bias, H + C)),
+                    add=how.gate_bias_mode == "add")
     return params
-
-
-def uniform_weights(rng: np.random.Generator, masks: dict[str, np.ndarray], r: float) -> dict[str, np.ndarray]:
-    """Weights uniform in [-r, r] where a connection exists, 0 elsewhere (W_hid drawn first, then W_out)."""
-    return {name: rng.uniform(-r, r, size=mask.shape) * mask for name, mask in masks.items()}
 
 
 def set_gate_biases(W_hid: np.ndarray, M_hid: np.ndarray, C: int, gates: tuple, add: bool = False) -> None:

@@ -1,28 +1,20 @@
-"""Plain-numpy reference of the 1997 LSTM's online learning step (Appendix A.1, eqs. 7-28).
+"""Plain-numpy reference of the 1997 LSTM's online step (Appendix A.1, eqs. 7-28; docs/paper.md).
 
-Written to read like the appendix, one time step at a time, with dense inputs; the compiled kernel
-(lstm97_kernel.py) must produce the same weights. Notation as in the paper: f = logistic gate squashing,
-g = cell-input squashing, h = cell-output squashing, e_k = output error, e_s = state error, and the forward
-traces dS_in = ds_c/dw_{in_j,m}, dS_c = ds_c/dw_{c,m} (each cell keeps its own trace of its block's
-input-gate weights). The error is E = sum_k (t_k - y_k)^2 with e_k omitting the factor 2, i.e. a gradient
-step on SSE/2 with learning rate alpha.
-
-Truncation: errors arriving at the net inputs of cells and gates are not sent further back, so only the
-traces of the cell-input and input-gate weights are carried forward; output units and output gates learn by
-one-step backprop. Three-step timing (SPEC section 1): hidden units see x(t) and the hidden layer of t-1,
-outputs see the cells of time t.
+Written to read like the appendix, one time step at a time, with dense inputs; kernel.py must produce the same
+weights. f = logistic gates, g = cell-input and h = cell-output squashing, e_k output error, e_s state error;
+the forward traces dS_in = ds_c/dw_{in_j,m}, dS_c = ds_c/dw_{c,m} (each cell keeps its own trace of its block's
+input-gate weights). E = sum_k (t_k - y_k)^2 with e_k omitting the 2: a gradient step on SSE/2 with rate alpha.
+Truncation: errors reaching the net inputs of cells and gates go no further back; output units and output gates
+learn by one-step backprop. Three-step timing: hidden units see x(t) and the hidden layer of t-1, outputs the
+cells of time t.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from cerepro.models.lstm97 import LSTMArch
-from cerepro.models.update import OnlineUpdate
-
-
-def logistic(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-x))
+from cerepro.models.common import Net, OnlineUpdate, logistic
+from cerepro.models.lstm97.arch import LSTMArch
 
 
 def squash_g(net: np.ndarray, kind: str) -> tuple[np.ndarray, np.ndarray]:
@@ -41,44 +33,33 @@ def squash_h(s: np.ndarray, kind: str) -> tuple[np.ndarray, np.ndarray]:
     return 2.0 * sig - 1.0, 2.0 * sig * (1.0 - sig)
 
 
-def run_sequence(
-    params: dict[str, np.ndarray],
-    masks: dict[str, np.ndarray],
-    arch: LSTMArch,
-    x: np.ndarray,  # (T, I) inputs
-    targets: np.ndarray,  # (T, K)
-    target_mask: np.ndarray,  # (T,) bool
-    lr: float,
-    learn: bool = True,
-    per_step: bool = True,
-    output_derivative: bool = True,
-    record: dict | None = None,
-    reset_activation: float = 0.0,
-    lr_scale: str = "none",
-) -> np.ndarray:
-    """Process one sequence from reset state; learn in place if `learn`. Returns the outputs (T, K).
+def run_sequence(net: Net, arch: LSTMArch, x: np.ndarray, targets: np.ndarray, target_mask: np.ndarray, lr: float,
+                 learn: bool = True, per_step: bool = True, output_derivative: bool = True, record: dict | None = None,
+                 reset_activation: float = 0.0, lr_scale: str = "none") -> np.ndarray:
+    """One sequence x (T, I), targets (T, K), target_mask (T,) from reset state; learn in place if `learn`.
+    Returns the outputs (T, K).
 
     per_step=True applies each step's weight change at once (RTRL style); False sums them and applies the
     sum at the sequence end. output_derivative=False drops f'_k from e_k (a named variant, not the paper).
     record, if given, gets one list per quantity, one array per step appended: "g" g(net_c) (H,), "y_in" (C,),
     "y_out" (C,), "s" (H,), "y_c" (H,), "y" (K,) (cerepro.mechanism stacks them into its traces).
-    reset_activation and lr_scale are readings tested as hypotheses (docs/hypotheses.md).
+    reset_activation and lr_scale are readings tested as hypotheses (tasks/hypotheses.yaml).
     """
-    W_hid, W_out = params["W_hid"], params["W_out"]  # (U, M), (K, Mo)
+    W_hid, W_out = net.W_hid, net.W_out  # (U, M), (K, Mo)
     I, H, C = arch.n_in, arch.n_cells, arch.n_blocks
     T = x.shape[0]
     block = np.arange(H) // arch.block_size  # (H,) block of each cell
     r = reset_activation  # the t-1 outputs the first step sees: 0 in the paper, 0.5 in the JKU simulator
     y_c, y_in, y_out, s = np.full(H, r), np.full(C, r), np.full(C, r), np.zeros(H)  # activations reset, states 0
-    lr = {"none": lr, "mean": lr / T, "length": lr * T}[lr_scale]  # readings of the per-step lr (docs/hypotheses.md)
+    lr = {"none": lr, "mean": lr / T, "length": lr * T}[lr_scale]  # readings of the per-step lr (tasks/hypotheses.yaml)
     dS_in = np.zeros((H, W_hid.shape[1]))  # (H, M) ds_c/dw_{in_j(c), m}
     dS_c = np.zeros((H, W_hid.shape[1]))  # (H, M) ds_c/dw_{c, m}
-    update = OnlineUpdate(params, masks, lr, per_step)
+    update = OnlineUpdate(net, lr, per_step)
     outputs = np.zeros((T, arch.n_out))
     for t in range(T):
         z = np.concatenate(([1.0], x[t], y_c, y_in, y_out))  # (M,) sources y^m(t-1), bias first
-        net = W_hid @ z  # (U,)
-        net_c, net_in, net_out = net[:H], net[H : H + C], net[H + C :]
+        nets = W_hid @ z  # (U,)
+        net_c, net_in, net_out = nets[:H], nets[H : H + C], nets[H + C :]
         y_in = logistic(net_in)  # (7)
         y_out = logistic(net_out) if arch.output_gate else np.ones(C)  # (8)
         g_c, dg_c = squash_g(net_c, arch.g)

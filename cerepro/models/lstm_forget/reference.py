@@ -1,25 +1,21 @@
-"""Plain-numpy reference of the forget-gate LSTM's online step (Gers et al. 2000; SPEC sections 8 and 9).
+"""Plain-numpy reference of the forget-gate LSTM's online step (Gers et al. 2000; docs/paper.md, "Forget gates").
 
-One time step at a time, dense inputs, written to read like the equations; the compiled kernel
-(lstm_forget_kernel.py) must produce the same outputs and weights. Truncation as in 1997: errors reaching the
-net input of a cell or gate go no further back; the only long path is the cell state, now scaled by y^phi.
-Forward-mode traces (each cell keeps its own copy for its block's gate weights; y^m = source of the weight):
+One time step at a time, dense inputs; kernel.py must produce the same outputs and weights. Truncation as in
+1997; the only long path is the cell state, now scaled by y^phi. Forward traces (y^m the weight's source):
 
-    dS_c   = y^phi dS_c   + g'(net_c) y^in y^m                    (1997 eq. 27, decayed)
-    dS_in  = y^phi dS_in  + g(net_c) f'(net_in) y^m               (1997 eq. 25, decayed)
-    dS_phi = y^phi dS_phi + s(t-1) f'(net_phi) y^m                (Gers 2000)
+    dS_c   = y^phi dS_c   + g'(net_c) y^in y^m          dS_in = y^phi dS_in + g(net_c) f'(net_in) y^m
+    dS_phi = y^phi dS_phi + s(t-1) f'(net_phi) y^m
 
-Peephole sources are the states s(t-1) (input, forget gates) and s(t) (output gate), used as plain inputs:
-no error flows back through them. Errors, updates and the E = sum (t - y)^2 convention are eqs. 16-28.
+Peephole sources are s(t-1) (input, forget gates) and s(t) (output gate), plain inputs: no error flows back.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from cerepro.models.lstm97_reference import logistic, squash_g, squash_h
-from cerepro.models.update import OnlineUpdate
-from cerepro.models.lstm_forget import ForgetArch
+from cerepro.models.common import Net, OnlineUpdate, logistic
+from cerepro.models.lstm97.reference import squash_g, squash_h
+from cerepro.models.lstm_forget.arch import ForgetArch
 
 
 class State:
@@ -34,36 +30,26 @@ class State:
         self.dS_phi = np.zeros((H, M))  # ds_c/dw_{phi_j(c),m}
 
 
-def run_sequence(
-    params: dict[str, np.ndarray],
-    masks: dict[str, np.ndarray],
-    arch: ForgetArch,
-    x: np.ndarray,  # (T, I)
-    targets: np.ndarray,  # (T, K)
-    target_mask: np.ndarray,  # (T,) bool
-    lr: float,
-    learn: bool = True,
-    per_step: bool = True,
-    output_derivative: bool = True,
-    state: State | None = None,
-) -> np.ndarray:
-    """Process a sequence, learning in place if `learn`; returns the outputs (T, K).
+def run_sequence(net: Net, arch: ForgetArch, x: np.ndarray, targets: np.ndarray, target_mask: np.ndarray, lr: float,
+                 learn: bool = True, per_step: bool = True, output_derivative: bool = True,
+                 state: State | None = None) -> np.ndarray:
+    """One sequence x (T, I), targets (T, K), target_mask (T,); learn in place if `learn`; returns the outputs (T, K).
 
     From reset state unless a `state` is passed, which is then continued and left at the sequence's end
     (a continual stream fed in pieces).
     """
-    W_hid, W_out = params["W_hid"], params["W_out"]  # (U, M), (K, Mo)
+    W_hid, W_out = net.W_hid, net.W_out  # (U, M), (K, Mo)
     I, H, C = arch.n_in, arch.n_cells, arch.n_blocks
     P = arch.peep0
     st = state if state is not None else State(arch)
     block = np.arange(H) // arch.block_size  # (H,)
-    update = OnlineUpdate(params, masks, lr, per_step)
+    update = OnlineUpdate(net, lr, per_step)
     outputs = np.zeros((x.shape[0], arch.n_out))
     for t in range(x.shape[0]):
         s_prev = st.s.copy()
         z = np.concatenate(([1.0], x[t], st.prev, s_prev))  # (M,) sources of cells, input and forget gates
-        net = W_hid @ z  # (U,); the output-gate part is recomputed below with s(t)
-        net_c, net_in, net_phi = net[:H], net[H : H + C], net[H + C : H + 2 * C]
+        nets = W_hid @ z  # (U,); the output-gate part is recomputed below with s(t)
+        net_c, net_in, net_phi = nets[:H], nets[H : H + C], nets[H + C : H + 2 * C]
         y_in = logistic(net_in)
         y_phi = logistic(net_phi) if arch.forget_gate else np.full(C, arch.state_decay)
         g_c, dg_c = squash_g(net_c, arch.g)

@@ -1,55 +1,52 @@
-"""Compiled (numba) 1997 LSTM with the full BPTT gradient: the same rule as lstm_full_reference.py.
+"""Compiled (numba) 1997 LSTM with the full BPTT gradient: reference.py's rule, loop by loop.
 
-Layout and spec array are lstm97's (lstm97.py, lstm97_kernel.make_spec); SPEC_PER_STEP is ignored, the
-change is applied at the sequence end. The cache of the forward pass is allocated per call.
+The net and its Setup are the 1997 LSTM's (models/lstm97); `per_step` is ignored, the change is applied at the
+sequence end. The cache of the forward pass is allocated per call.
 """
 
 from __future__ import annotations
 
-import math
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit
 
-from cerepro.models.lstm97 import LSTMArch
-from cerepro.models.lstm97_kernel import (SPEC_C, SPEC_G1, SPEC_H_ID, SPEC_I, SPEC_K, SPEC_OUT_DERIV, SPEC_OUT_GATE,
-                                          SPEC_OUT_LINEAR, SPEC_S)
-from cerepro.models.rtrl_kernel import add_outer_row, dot_row
+from cerepro.models.lstm97.arch import LSTMArch
+from cerepro.models.lstm97.kernel import squash_g, squash_h
+from cerepro.models.ops import add_outer_row, apply_changes, dot_row, output_errors, sigmoid, squared_errors
 
 
-def make_workspace(arch: LSTMArch) -> tuple:
-    """Scratch arrays for one net, allocated once per trial."""
+class Workspace(NamedTuple):
+    """Scratch arrays of one net, allocated once per trial."""
+
+    z: np.ndarray  # (M,) hidden sources [1, x(t), y^c(t-1), y^in(t-1), y^out(t-1)]
+    zo: np.ndarray  # (Mo,) output sources [1, x(t), y^c(t)]
+    s: np.ndarray  # (H,) cell states
+    e_k: np.ndarray  # (K,)
+    e_y: np.ndarray  # (H + 2C,) -dE/d[y^c, y^in, y^out](t)
+    e_s: np.ndarray  # (H,) -dE/ds(t), carried back along the CEC
+    e_net: np.ndarray  # (U,) -dE/dnet of t
+    e_next: np.ndarray  # (U,) the same of t+1
+    acc_hid: np.ndarray  # (U, M) summed change of W_hid
+    acc_out: np.ndarray  # (K, Mo)
+
+
+def make_workspace(arch: LSTMArch) -> Workspace:
     H, C, K = arch.n_cells, arch.n_blocks, arch.n_out
     U, M, Mo = arch.n_hidden_rows, arch.n_hidden_cols, arch.n_output_cols
-    return (
-        np.zeros(M),  # z: hidden sources [1, x(t), y^c(t-1), y^in(t-1), y^out(t-1)]
-        np.zeros(Mo),  # zo: output sources [1, x(t), y^c(t)]
-        np.zeros(H),  # s: cell states
-        np.zeros(K),  # e_k
-        np.zeros(H + 2 * C),  # e_y: -dE/d[y^c, y^in, y^out](t)
-        np.zeros(H),  # e_s: -dE/ds(t), carried back along the CEC
-        np.zeros(U),  # e_net of t
-        np.zeros(U),  # e_net of t+1
-        np.zeros((U, M)),  # acc_hid: summed change of W_hid
-        np.zeros((K, Mo)),  # acc_out
-    )
-
-
-@njit(cache=True, inline="always")
-def _sigmoid(x):
-    return 1.0 / (1.0 + math.exp(-x))
+    return Workspace(np.zeros(M), np.zeros(Mo), np.zeros(H), np.zeros(K), np.zeros(H + 2 * C), np.zeros(H),
+                     np.zeros(U), np.zeros(U), np.zeros((U, M)), np.zeros((K, Mo)))
 
 
 @njit(cache=True)
-def run_sequence(W_hid, W_out, M_hid, M_out, spec, ws, x_index, x_dense, targets, target_mask, length, lr, learn, out_y):
-    """Process one sequence from reset state; learn with the full gradient at its end if `learn`.
-
-    Arguments as lstm97_kernel.run_sequence. Returns the summed squared error over target steps.
-    """
-    z, zo, s, e_k, e_y, e_s, e_net, e_next, acc_hid, acc_out = ws
-    I, K, C, S = spec[SPEC_I], spec[SPEC_K], spec[SPEC_C], spec[SPEC_S]
-    out_gate, g1, h_id = spec[SPEC_OUT_GATE] == 1, spec[SPEC_G1] == 1, spec[SPEC_H_ID] == 1
-    out_linear, out_deriv = spec[SPEC_OUT_LINEAR] == 1, spec[SPEC_OUT_DERIV] == 1
+def step(net, x_index, x_dense, targets, target_mask, length, lr, learn, out_y):
+    """One sequence from reset state; learns with the full gradient at its end if `learn`; returns the summed squared error."""
+    c = net.setup
+    W_hid, W_out, M_out = net.W_hid, net.W_out, net.M_out
+    z, zo, s, e_k, e_y, e_s, e_net, e_next, acc_hid, acc_out = net.ws
+    I, K, C, S = c.n_in, c.n_out, c.n_blocks, c.block_size
+    out_gate, g1, h_id = c.output_gate, c.g1, c.h_id
+    out_linear, out_deriv = c.out_linear, c.out_deriv
     H = C * S
     U, M = W_hid.shape
     Mo = W_out.shape[1]
@@ -70,7 +67,7 @@ def run_sequence(W_hid, W_out, M_hid, M_out, spec, ws, x_index, x_dense, targets
     s[:] = 0.0
     sse = 0.0
     xi = -1
-    for t in range(length):  # forward, as lstm97_kernel
+    for t in range(length):  # forward, as the 1997 kernel
         r = t if learn else 0  # row of the cache (row 0 reused when not learning)
         if one_hot:
             if xi >= 0:
@@ -89,34 +86,27 @@ def run_sequence(W_hid, W_out, M_hid, M_out, spec, ws, x_index, x_dense, targets
             for m in range(1, M):
                 a_in += W_hid[H + j, m] * z[m]
                 a_out += W_hid[H + C + j, m] * z[m]
-            y_in[r, j] = _sigmoid(a_in)  # (7)
-            y_out[r, j] = _sigmoid(a_out) if out_gate else 1.0  # (8)
+            y_in[r, j] = sigmoid(a_in)  # (7)
+            y_out[r, j] = sigmoid(a_out) if out_gate else 1.0  # (8)
         for v in range(H):
             j = v // S
             a = W_hid[v, 0]
             for m in range(1, M):
                 a += W_hid[v, m] * z[m]
-            sg = _sigmoid(a)
-            g = sg if g1 else 4.0 * sg - 2.0
+            g, dg = squash_g(a, g1)
             s[v] += y_in[r, j] * g  # (9)
-            if h_id:
-                hv, dhv = s[v], 1.0
-            else:
-                sh = _sigmoid(s[v])
-                hv, dhv = 2.0 * sh - 1.0, 2.0 * sh * (1.0 - sh)
+            hv, dhv = squash_h(s[v], h_id)
             zo[rec0 + v] = y_out[r, j] * hv
             if learn:
                 gc[t, v] = g
-                dgc[t, v] = sg * (1.0 - sg) if g1 else 4.0 * sg * (1.0 - sg)
+                dgc[t, v] = dg
                 hs[t, v] = hv
                 dhs[t, v] = dhv
         for k in range(K):
-            a = dot_row(W_out, k, zo, I, one_hot, xi)
-            out_y[t, k] = a if out_linear else _sigmoid(a)
+            a = dot_row(W_out, k, zo, I, one_hot, xi, Mo)
+            out_y[t, k] = a if out_linear else sigmoid(a)
         if target_mask[t]:
-            for k in range(K):
-                d = targets[t, k] - out_y[t, k]
-                sse += d * d
+            sse = squared_errors(out_y, targets, t, K, sse)
         if learn:
             zs[t, :] = z
         for v in range(H):  # the hidden activations of t become sources of t+1
@@ -137,9 +127,7 @@ def run_sequence(W_hid, W_out, M_hid, M_out, spec, ws, x_index, x_dense, targets
                 a += W_hid[u, rec0 + q] * e_next[u]
             e_y[q] = a
         if target_mask[t]:
-            for k in range(K):
-                d = targets[t, k] - out_y[t, k]
-                e_k[k] = d if (out_linear or not out_deriv) else out_y[t, k] * (1.0 - out_y[t, k]) * d  # (19)
+            output_errors(out_y, targets, t, K, out_linear or not out_deriv, e_k, 0.0)  # (19)
             for v in range(H):
                 a = 0.0
                 for k in range(K):
@@ -152,7 +140,7 @@ def run_sequence(W_hid, W_out, M_hid, M_out, spec, ws, x_index, x_dense, targets
             for v in range(H):
                 zo[rec0 + v] = y_out[t, v // S] * hs[t, v]
             for k in range(K):
-                add_outer_row(acc_out, k, e_k[k], zo, I, one_hot, xi, M_out, 1.0)
+                add_outer_row(acc_out, k, e_k[k], zo, I, one_hot, xi, M_out, 1.0, Mo)
         for j in range(C):
             e_net[H + j] = 0.0  # gather sum_v e_yc h(s) (output gate) and sum_v e_s g (input gate)
             e_net[H + C + j] = 0.0
@@ -172,10 +160,5 @@ def run_sequence(W_hid, W_out, M_hid, M_out, spec, ws, x_index, x_dense, targets
                 for m in range(M):
                     acc_hid[u, m] += a * zs[t, m]
             e_next[u] = a
-    for u in range(U):
-        for m in range(M):
-            W_hid[u, m] += lr * acc_hid[u, m] * M_hid[u, m]
-    for k in range(K):
-        for m in range(Mo):
-            W_out[k, m] += lr * acc_out[k, m] * M_out[k, m]
+    apply_changes(net, acc_hid, acc_out, lr)
     return sse

@@ -1,43 +1,29 @@
-"""Plain-numpy reference of the 1997 LSTM trained with the full, untruncated gradient (BPTT).
+"""Plain-numpy reference of the 1997 LSTM trained with the full, untruncated gradient (BPTT; Section 6).
 
-The net is exactly the 1997 LSTM of lstm97.py (same layout, masks, initialisation, three-step timing);
-only the learning rule differs. Section 6 of the paper mentions that a few experiments with the full
-gradient showed no significant difference from truncated LSTM; this model measures that. Notation as in
-lstm97_reference.py. The forward pass is stored and the backward pass at the sequence end follows every
-path the truncation of Appendix A.1 cuts: through the recurrent connections into cells and gates
-(dnet(t+1)/dy(t-1 -> t)), through the gates, and along the CEC (ds(t+1)/ds(t) = 1). All quantities named
-e_* are -dE/d(.), with E = 1/2 SSE (eq. 16 with e_k omitting the 2):
+The net is the 1997 LSTM (models/lstm97); only the learning rule differs. The forward pass is stored and the
+backward pass at the sequence end follows every path the truncation cuts: the recurrent connections into
+cells and gates, the gates, and the CEC. With e_* = -dE/d(.) and E = 1/2 SSE (eq. 16 with e_k omitting the 2):
 
-    e_y(t)    = W_rec^T e_net(t+1) + [W_out^T e_k(t) on the cells]       for y = (y^c, y^in, y^out)(t)
-    e_s(t)    = e_s(t+1) + e_yc(t) y^out h'(s(t))                        the CEC carries error unchanged
+    e_y(t) = W_rec^T e_net(t+1) + [W_out^T e_k(t) on the cells],  e_s(t) = e_s(t+1) + e_yc(t) y^out h'(s(t)),
     e_net_out = f'_out (e_yout + sum_v e_yc h(s)),  e_net_in = f'_in (e_yin + sum_v e_s g),  e_net_c = e_s y^in g'
-    dW_hid   += e_net(t) z(t)^T,    dW_out += e_k(t) zo(t)^T
 
-The summed change is applied once at the sequence end (there is no online form short of full RTRL on
-LSTM; docs/decisions.md): `update: step` rows also update at the sequence end.
+The summed change is applied at the sequence end whatever `update` says (docs/decisions.md).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from cerepro.models.lstm97 import LSTMArch
-from cerepro.models.lstm97_reference import logistic, squash_g, squash_h
+from cerepro.models.common import Net, logistic
+from cerepro.models.lstm97.arch import LSTMArch
+from cerepro.models.lstm97.reference import squash_g, squash_h
 
 
-def run_sequence(
-    params: dict[str, np.ndarray],
-    masks: dict[str, np.ndarray],
-    arch: LSTMArch,
-    x: np.ndarray,  # (T, I)
-    targets: np.ndarray,  # (T, K)
-    target_mask: np.ndarray,  # (T,) bool
-    lr: float,
-    learn: bool = True,
-    output_derivative: bool = True,
-) -> np.ndarray:
-    """Process one sequence from reset state; learn in place at its end if `learn`. Returns the outputs (T, K)."""
-    W_hid, W_out = params["W_hid"], params["W_out"]  # (U, M), (K, Mo)
+def run_sequence(net: Net, arch: LSTMArch, x: np.ndarray, targets: np.ndarray, target_mask: np.ndarray, lr: float,
+                 learn: bool = True, output_derivative: bool = True) -> np.ndarray:
+    """One sequence x (T, I), targets (T, K), target_mask (T,) from reset state; learn in place at its end if
+    `learn`. Returns the outputs (T, K)."""
+    W_hid, W_out = net.W_hid, net.W_out  # (U, M), (K, Mo)
     I, H, C = arch.n_in, arch.n_cells, arch.n_blocks
     T = x.shape[0]
     block = np.arange(H) // arch.block_size  # (H,)
@@ -46,10 +32,10 @@ def run_sequence(
     outputs = np.zeros((T, arch.n_out))
     for t in range(T):  # forward, as lstm97_reference
         z = np.concatenate(([1.0], x[t], y_c, y_in, y_out))  # (M,)
-        net = W_hid @ z  # (U,)
-        y_in = logistic(net[H : H + C])  # (7)
-        y_out = logistic(net[H + C :]) if arch.output_gate else np.ones(C)  # (8)
-        g_c, dg_c = squash_g(net[:H], arch.g)
+        nets = W_hid @ z  # (U,)
+        y_in = logistic(nets[H : H + C])  # (7)
+        y_out = logistic(nets[H + C :]) if arch.output_gate else np.ones(C)  # (8)
+        g_c, dg_c = squash_g(nets[:H], arch.g)
         s = s + y_in[block] * g_c  # (9)
         h_s, dh_s = squash_h(s, arch.h)
         y_c = y_out[block] * h_s
@@ -81,6 +67,6 @@ def run_sequence(
         e_net = np.concatenate((e_net_c, e_net_in, e_net_out))  # (U,)
         d_hid += np.outer(e_net, z)
         e_net_next, e_s_next = e_net, e_s
-    W_hid += lr * d_hid * masks["W_hid"]
-    W_out += lr * d_out * masks["W_out"]
+    W_hid += lr * d_hid * net.M_hid
+    W_out += lr * d_out * net.M_out
     return outputs

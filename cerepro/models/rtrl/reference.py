@@ -1,37 +1,25 @@
-"""Plain-numpy reference of real-time recurrent learning (Williams & Zipser 1989) for the nets of rtrl.py.
+"""Plain-numpy reference of real-time recurrent learning (Williams & Zipser 1989) for the nets of arch.py.
 
-Notation: y(t) the R recurrent units, z(t) = [1, x(t), y(t-1)] their sources, f the logistic function,
-W = W_hid and W_rec = W[:, 1+I:] its recurrent part. RTRL carries forward the sensitivities
-
-    p^u_ij(t) = dy_u(t)/dW_ij = f'(net_u(t)) * ( sum_l W_rec[u, l] p^l_ij(t-1) + delta_ui z_j(t) ),  p(0) = 0
-
-(an R x R x M array, O(R^3 M) work per step: fine at the paper's sizes), so the exact gradient of the error
-of time t is available at time t: -dE(t)/dW_ij = sum_u e_u(t) p^u_ij(t), with e_u = -dE(t)/dy_u(t).
-E(t) = 1/2 sum_k (t_k - y_k)^2, as the LSTM code (eq. 16 with e_k omitting the 2).
-
-Output units in the recurrent net (Smith & Zipser's fully recurrent net) get e_u = t_k - y_k directly; a
-separate output layer fed by y^h(t) learns by the delta rule, e_k = f'_k (t_k - y_k), and passes
-e_h = sum_k W_out[k, h] e_k to the hidden units. per_step=True applies each step's change at once (online
-RTRL, as Williams & Zipser; the sensitivities are not corrected for the weight change), False sums them and
-applies the sum at the sequence end, which is then exactly BPTT's gradient.
+y(t) the R recurrent units, z(t) = [1, x(t), y(t-1)] their sources, f logistic, W_rec = W_hid[:, 1+I:]. RTRL
+carries the sensitivities p^u_ij(t) = dy_u(t)/dW_ij = f'(net_u(t)) (sum_l W_rec[u, l] p^l_ij(t-1) + delta_ui
+z_j(t)), p(0) = 0, so -dE(t)/dW_ij = sum_u e_u(t) p^u_ij(t) at time t (E = 1/2 SSE, as the LSTM code).
+Outputs inside the recurrent net get e_u = t_k - y_k; a separate output layer learns by the delta rule and
+passes e_h = sum_k W_out[k, h] e_k to the hidden units. per_step=True applies each step's change at once
+(online RTRL); False sums them to the sequence end, which is then exactly BPTT's gradient.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from cerepro.models.rtrl import RNNArch
-from cerepro.models.update import OnlineUpdate
-
-
-def logistic(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-x))
+from cerepro.models.common import Net, OnlineUpdate, logistic
+from cerepro.models.rtrl.arch import RNNArch
 
 
 def output_layer(W_out: np.ndarray, zo: np.ndarray, arch: RNNArch) -> np.ndarray:
     """The separate output layer: y_k = f_k(W_out zo)."""
-    net = W_out @ zo
-    return logistic(net) if arch.output_act == "logistic" else net
+    a = W_out @ zo
+    return logistic(a) if arch.output_act == "logistic" else a
 
 
 def output_error(y_k: np.ndarray, target: np.ndarray, arch: RNNArch, output_derivative: bool) -> np.ndarray:
@@ -40,25 +28,16 @@ def output_error(y_k: np.ndarray, target: np.ndarray, arch: RNNArch, output_deri
     return df * (target - y_k)
 
 
-def run_sequence(
-    params: dict[str, np.ndarray],
-    masks: dict[str, np.ndarray],
-    arch: RNNArch,
-    x: np.ndarray,  # (T, I)
-    targets: np.ndarray,  # (T, K)
-    target_mask: np.ndarray,  # (T,) bool
-    lr: float,
-    learn: bool = True,
-    per_step: bool = True,
-    output_derivative: bool = True,
-) -> np.ndarray:
-    """Process one sequence from reset state, learning in place if `learn`. Returns the outputs (T, K)."""
-    W_hid, W_out = params["W_hid"], params["W_out"]  # (R, M), (K, Mo)
+def run_sequence(net: Net, arch: RNNArch, x: np.ndarray, targets: np.ndarray, target_mask: np.ndarray, lr: float,
+                 learn: bool = True, per_step: bool = True, output_derivative: bool = True) -> np.ndarray:
+    """One sequence x (T, I), targets (T, K), target_mask (T,) from reset state, learning in place if `learn`.
+    Returns the outputs (T, K)."""
+    W_hid, W_out = net.W_hid, net.W_out  # (R, M), (K, Mo)
     I, H, R = arch.n_in, arch.n_hidden, arch.n_rec
     T, M = x.shape[0], W_hid.shape[1]
     y = np.zeros(R)  # all activations reset to 0
     p = np.zeros((R, R, M))  # p[u, i, j] = dy_u / dW_hid[i, j]
-    update = OnlineUpdate(params, masks, lr, per_step)
+    update = OnlineUpdate(net, lr, per_step)
     outputs = np.zeros((T, arch.n_out))
     for t in range(T):
         z = np.concatenate(([1.0], x[t], y))  # (M,)
