@@ -74,7 +74,7 @@ def main() -> None:
 def list_cmd() -> None:
     """Name the experiments, their aliases and the models."""
     from cerepro.protocols import PROTOCOLS
-    from cerepro.tasks import TASKS
+    from cerepro.generators import TASKS
 
     table = Table(title="Experiments", title_justify="left")
     for col in ("experiment", "aliases", "paper table", "rows", "variants", "title"):
@@ -93,8 +93,8 @@ def list_cmd() -> None:
     models = Table(title="Models", title_justify="left")
     models.add_column("model")
     models.add_column("what it is")
-    for name, (_, doc) in MODELS.items():
-        models.add_row(name, doc)
+    for name, model in MODELS.items():
+        models.add_row(name, model.description)
     out.print(models)
     out.print(f"Protocols: {', '.join(PROTOCOLS)}")
     out.print(f"Tasks for 'cerepro sample': {', '.join(TASKS)}")
@@ -106,7 +106,7 @@ def list_cmd() -> None:
 @click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0), help="Random seed.")
 def sample(task: str, n: int, seed: int) -> None:
     """Print generated sequences of TASK as JSON lines (one object per sequence)."""
-    from cerepro.tasks import TASKS
+    from cerepro.generators import TASKS
 
     if task not in TASKS:
         _fail(f"unknown task {task!r}{config._hint(task, TASKS)}; tasks: {', '.join(TASKS)}")
@@ -116,7 +116,7 @@ def sample(task: str, n: int, seed: int) -> None:
 
 
 def _sample_lines(batch) -> list[dict]:
-    from cerepro.tasks.base import dense_inputs
+    from cerepro.generators.base import dense_inputs
 
     lines = []
     dense = dense_inputs(batch) if (batch.inputs is not None or batch.n_in <= 16) else None

@@ -18,10 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-from cerepro import __version__, results
+from cerepro import __version__, dispatch, results
 from cerepro.config import Experiment, Row
 from cerepro.ledger import Ledger
-from cerepro.protocols import PROTOCOLS
 
 _progress_queue: Any = None  # set in pool workers by _init_worker
 
@@ -44,8 +43,7 @@ def _report(k: int) -> None:
 
 
 def _trial_job(protocol: str, row: Row, seed: int, trial: int) -> tuple[Row, int, dict[str, Any]]:
-    module = PROTOCOLS[protocol][0]
-    record = module.run_trial(row.config, seed, row.seed_key, trial, progress=_report if _progress_queue else None)
+    record = dispatch.run_trial(protocol, row.config, seed, row.seed_key, trial, progress=_report if _progress_queue else None)
     return row, trial, record
 
 
@@ -144,12 +142,11 @@ def _warm_up(protocol: str, jobs: list[tuple[Row, int]]) -> None:
 
     Protocol kernels take the model's step function as an argument, and numba's on-disk cache does not
     serve such kernels across processes; without this every worker would compile them again."""
-    module = PROTOCOLS[protocol][0]
     seen: set[str] = set()
     for row, _ in jobs:
         if row.config.model not in seen:
             seen.add(row.config.model)
-            module.run_trial(dataclasses.replace(row.config, max_sequences=1, chunk=1), 0, "warm-up", 0)
+            dispatch.run_trial(protocol, dataclasses.replace(row.config, max_sequences=1, chunk=1), 0, "warm-up", 0)
 
 
 def _drain(progress_queue: Any) -> Iterator[tuple[None, None, int]]:
@@ -167,14 +164,13 @@ def write_tables(exp: Experiment, rows: tuple[Row, ...], spec_rows: tuple[Row, .
                  out_dir: Path, wall_s: float, n_run: int) -> dict[str, Any]:
     """Build the experiment's tables from the ledger (trials 0..trials-1 of each row) and write them."""
     spec_by_key = {(r.name, r.variant): r for r in spec_rows}
-    summarize = getattr(PROTOCOLS[exp.protocol][0], "summarize", None)  # optional: protocol's own columns
     entries, per_row = [], []
     for row in rows:
         done = ledger.done(row.experiment, row.name, row.variant, row.config_hash(), seed)
         records = [done[t] for t in sorted(done) if t < row.config.trials]
         if not records:
             continue
-        extra = summarize(row.config, records) if summarize else None
+        extra = dispatch.summarize(exp.protocol, row.config, records)
         entries.append(results.table_row(row, spec_by_key.get((row.name, row.variant), row), records, seed, __version__, extra))
         per_row.append((row, records))
     table = results.build_table(entries)

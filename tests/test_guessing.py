@@ -12,15 +12,22 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from cerepro import bench, cli, config, models, seeding
+from cerepro import bench, cli, config, dispatch, guessing, models, seeding
 from cerepro.config import SpecError
-from cerepro.models import guess, guess_kernel, guess_net, guess_reference, rtrl
-from cerepro.protocols import guess as proto
-from cerepro.protocols import longlag, online
+from cerepro.generators import longlag as longlag_tasks
+from cerepro.generators import twoseq
+from cerepro.generators.base import dense_inputs
+from cerepro.models import guess as guess_model
+from cerepro.models.common import Net
+from cerepro.models.guess import arch as guess
+from cerepro.models.guess import kernel as guess_kernel
+from cerepro.models.guess import reference as guess_reference
+from cerepro.models.rtrl import arch as rtrl
+from cerepro.models.rtrl.kernel import make_setup
 from cerepro.protocols.common import BaseRow
-from cerepro.tasks import longlag as longlag_tasks
-from cerepro.tasks import twoseq
-from cerepro.tasks.base import dense_inputs
+from cerepro.protocols.longlag import trial as longlag
+from cerepro.protocols.online import trial as online
+from cerepro.protocols.online.settings import OnlineRow
 
 A1 = dict(model="guess", hidden_units=1, bias="b1", outputs_recurrent=True, input_to_output=True, weight_range=100.0)
 TABLE2 = dict(model="guess", hidden_units=1, bias="none", recurrent=False, input_to_output=True, weight_range=100.0,
@@ -33,11 +40,11 @@ def guess_row(name: str) -> config.Row:
 
 
 def a1(n: int = 1) -> rtrl.RNNArch:
-    return guess.arch(BaseRow(**{**A1, "hidden_units": n}), 1, 1)
+    return guess_model.architecture(BaseRow(**{**A1, "hidden_units": n}), 1, 1)
 
 
 def table2(p: int) -> rtrl.RNNArch:
-    return guess.arch(BaseRow(**{k: v for k, v in TABLE2.items() if k != "sequential_construction"}), p + 1, p + 1)
+    return guess_model.architecture(BaseRow(**{k: v for k, v in TABLE2.items() if k != "sequential_construction"}), p + 1, p + 1)
 
 
 def strip(record: dict) -> dict:
@@ -48,8 +55,8 @@ def strip(record: dict) -> dict:
 @pytest.mark.parametrize("n,count", [(1, 7), (2, 14), (3, 23)])
 def test_a1_has_n_squared_plus_4n_plus_2_weights(n, count):
     """Schmidhuber & Hochreiter's A1: every non-input unit sees the input and all n+1 units; hidden units biased."""
-    assert guess.n_weights(a1(n)) == count == n * n + 4 * n + 2
-    assert guess_net.n_weights(BaseRow(**{**A1, "hidden_units": n}), 1, 1) == count
+    assert rtrl.n_weights(a1(n)) == count == n * n + 4 * n + 2
+    assert guess_model.n_weights(BaseRow(**{**A1, "hidden_units": n}), 1, 1) == count
 
 
 def test_the_spec_rows_have_the_right_weight_counts():
@@ -77,13 +84,11 @@ def test_draws_are_rows_of_one_stream_in_range_and_zero_where_no_connection():
 
 # ---------------------------------------------------------------- kernel against the numpy reference
 def _kernel_outputs(a, params, x_index, x_dense, L):
-    spec, ws = rtrl.make_spec(a), guess_kernel.make_workspace(a)
-    m = rtrl.masks(a)
+    net = Net.of(params, rtrl.masks(a), make_setup(a), guess_kernel.make_workspace(a))
     out_y = np.zeros((L, a.n_out))
     targets, mask = np.zeros((L, a.n_out)), np.zeros(L, dtype=np.bool_)
     mask[-1] = True
-    sse = guess_kernel.run_sequence(params["W_hid"], params["W_out"], m["W_hid"], m["W_out"], spec, ws, x_index,
-                                    x_dense, targets, mask, L, 1.0, True, out_y)
+    sse = guess_kernel.step(net, x_index, x_dense, targets, mask, L, 1.0, True, out_y)
     return out_y, sse
 
 
@@ -117,9 +122,9 @@ def test_forward_kernel_matches_the_numpy_reference(r):
 
 def _search_batch(n: int, T: int, seed: int):
     """A 3a batch in both forms: the kernel's arrays and the reference's lists."""
-    cfg = online.OnlineRow(task="3a", T=T, N=1, stop="st1st2", **A1)
-    b = online.generate(cfg, np.random.default_rng(seed), n)
-    kb = proto.online_batch(cfg, b)
+    cfg = OnlineRow(task="3a", T=T, N=1, stop="st1st2", **A1)
+    b = online.draw(cfg, np.random.default_rng(seed), n)
+    kb = guessing.online_batch(b)
     x_index, x_dense, t_row, t_table, lengths = kb
     xs = [x_dense[i, : lengths[i]] for i in range(n)]
     targets = [np.repeat(t_table[i][None, :], lengths[i], axis=0) for i in range(n)]
@@ -134,7 +139,7 @@ def test_search_kernel_matches_the_numpy_reference(max_wrong, cap):
     kb, (xs, targets, judged) = _search_batch(24, 20, 5)
     draws = guess.draw(np.random.default_rng(6), a, 100.0, 3000)
     counts = np.zeros(3, dtype=np.int64)
-    g = guess_kernel.search(draws, a.n_rec * a.n_hidden_cols, rtrl.make_spec(a), guess_kernel.make_workspace(a), *kb,
+    g = guess_kernel.search(draws, a.n_rec * a.n_hidden_cols, make_setup(a), guess_kernel.make_workspace(a), *kb,
                             0.2, max_wrong, cap, counts, np.zeros((kb[2].shape[1], 1)))
     ref_g, ref_counts = guess_reference.search(draws, a, xs, targets, judged, 0.2, max_wrong, cap)
     assert counts.tolist() == ref_counts
@@ -150,12 +155,12 @@ def test_search_kernel_matches_the_numpy_reference(max_wrong, cap):
 # ---------------------------------------------------------------- trials: determinism and behaviour
 def test_guessing_is_deterministic_for_a_seed(monkeypatch):
     cfg = dataclasses.replace(guess_row("guess-T100-N1").config, max_sequences=20_000)
-    a = online.run_trial(cfg, 3, "exp3a/guess-T100-N1", 0)
-    b = online.run_trial(dataclasses.replace(cfg, chunk=7), 3, "exp3a/guess-T100-N1", 0)  # progress granularity only
+    a = dispatch.run_trial("online", cfg, 3, "exp3a/guess-T100-N1", 0)
+    b = dispatch.run_trial("online", dataclasses.replace(cfg, chunk=7), 3, "exp3a/guess-T100-N1", 0)  # progress granularity only
     monkeypatch.setattr(guess, "BLOCK_DOUBLES", 24)  # 3 guesses per draw instead of 8192: the same guesses
-    c = online.run_trial(cfg, 3, "exp3a/guess-T100-N1", 0)
+    c = dispatch.run_trial("online", cfg, 3, "exp3a/guess-T100-N1", 0)
     assert strip(a) == strip(b) == strip(c)
-    d = online.run_trial(cfg, 3, "exp3a/guess-T100-N1", 1)
+    d = dispatch.run_trial("online", cfg, 3, "exp3a/guess-T100-N1", 1)
     assert (d["guesses"], d["sequences"]) != (a["guesses"], a["sequences"])
 
 
@@ -164,7 +169,7 @@ def test_guessing_solves_3a_t100_n1_within_a_small_cap():
     row = guess_row("guess-T100-N1")
     cfg = dataclasses.replace(row.config, max_sequences=20_000)
     seen: list[int] = []
-    records = [online.run_trial(cfg, 1997, row.seed_key, t, progress=seen.append) for t in range(3)]
+    records = [dispatch.run_trial("online", cfg, 1997, row.seed_key, t, progress=seen.append) for t in range(3)]
     for rec in records:
         assert rec["success"] and rec["outcome"] == "success", rec
         assert rec["batch_wrong"] == 0  # the protocol's own ST1 test agrees with the search kernel
@@ -172,13 +177,13 @@ def test_guessing_solves_3a_t100_n1_within_a_small_cap():
         assert rec["guesses"] <= rec["sequences"] < 20_000
         assert rec["test_n"] == 2560 and rec["test_wrong"] < 0.02 * 2560  # and it generalises to fresh sequences
     assert sum(seen) == sum(r["sequences"] for r in records)
-    cols = online.summarize(cfg, records)
+    cols = dispatch.summarize("online", cfg, records)
     assert cols["guesses_mean"] == np.mean([r["guesses"] for r in records]) and cols["st1_mean"] > 0
 
 
 def test_a_trial_at_the_cap_has_no_winner_and_no_test():
     cfg = dataclasses.replace(guess_row("guess-T100-N3").config, max_sequences=5)
-    rec = online.run_trial(cfg, 1997, "exp3a/guess-T100-N3", 0)
+    rec = dispatch.run_trial("online", cfg, 1997, "exp3a/guess-T100-N3", 0)
     assert rec["outcome"] == "cap" and not rec["success"] and rec["sequences"] == 5 and rec["test_wrong"] is None
     assert 1 <= rec["guesses"] <= 5 and rec["st1"] is None
 
@@ -187,13 +192,13 @@ def test_guessing_solves_2a_at_p2_and_fails_p4_within_a_small_cap():
     """The longlag path: a tiny 2a (p = 2, 16 weights) is guessable; the p = 4 row is not within 100,000 sequences."""
     cfg = dataclasses.replace(guess_row("guess-p4").config, p=2, max_sequences=3_000_000, success_window=500,
                               test_set_size=50)
-    rec = longlag.run_trial(cfg, 1997, "exp2a/guess-p2", 0)
+    rec = dispatch.run_trial("longlag", cfg, 1997, "exp2a/guess-p2", 0)
     assert rec["success"] and rec["batch_wrong"] == 0 and rec["test_ok_pct"] == 100.0, rec
     assert rec["presented"] == rec["sequences"] >= 500 and rec["steps"] >= 2 * 500
     cap = dataclasses.replace(guess_row("guess-p4").config, max_sequences=100_000)
-    rec = longlag.run_trial(cap, 1997, "exp2a/guess-p4", 0)
+    rec = dispatch.run_trial("longlag", cap, 1997, "exp2a/guess-p4", 0)
     assert rec["outcome"] == "cap" and rec["sequences"] == 100_000 and "test_ok_pct" not in rec
-    assert set(longlag.summarize(cap, [rec])) >= {"guesses_tried_mean", "test_ok_pct_mean"}
+    assert set(dispatch.summarize("longlag", cap, [rec])) >= {"guesses_tried_mean", "test_ok_pct_mean"}
 
 
 # ---------------------------------------------------------------- specs, bad configs, command line, bench
@@ -218,7 +223,7 @@ def test_the_specs_have_guessing_rows_with_the_lstm_caps():
     ("online", {"task": "3a", "stop": "st1st2", "bias": "ga"}, "no gates"),
     ("online", {"task": "3a", "stop": "st1st2", "hidden_units": 0}, "hidden_units must be at least 1"),
     ("longlag", {"task": "2a", "success_test": "test-set"}, "success_test: online"),
-    ("reber", {}, "online (Exp 3) and longlag (Exp 2) protocols only"),
+    ("reber", {}, "a protocol whose success test is a fixed batch of sequences (online with stop st1st2, longlag)"),
 ])
 def test_bad_guess_rows_are_one_line_spec_errors(tmp_path, protocol, row, message):
     settings = {**A1, **row}
@@ -260,7 +265,7 @@ def test_the_trial_seed_streams_are_the_documented_ones():
     """Guesses come from the trial's "init" stream: the first guess of a trial is row 0 of that stream."""
     cfg = guess_row("guess-T100-N3").config
     tseed = seeding.trial_seed(1997, "exp3a/guess-T100-N3", 0)
-    a = guess.arch(cfg, 1, 1)
+    a = guess_model.architecture(cfg, 1, 1)
     first = guess.draw(seeding.stream(tseed, "init"), a, cfg.weight_range, 1)[0]
-    net = guess_net.build(seeding.stream(tseed, "init"), cfg, 1, 1)
-    np.testing.assert_array_equal(net.params["W_hid"], guess.unpack(first, a)["W_hid"])
+    net, _ = guess_model.build(seeding.stream(tseed, "init"), cfg, 1, 1)
+    np.testing.assert_array_equal(net.W_hid, guess.unpack(first, a)["W_hid"])

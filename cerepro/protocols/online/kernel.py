@@ -1,53 +1,69 @@
 """Compiled trial loop of the on-line experiments (Exps 3-6, XOR): fresh sequences, error only at the end.
 
-One call trains a net on a block of sequences, online (the model's `step` learns in place at the target
-step, which is the sequence end), and evaluates the stopping rule after every `check_every` sequences:
-
-  ST3(beta)  (Exps 4, 6; Table 11): the `window` (2000) most recent training sequences were all correct
-             and their average training error is below beta.
-  NSEQ(n)    (Exp 5): fewer than n_seq of the `window` most recent training sequences were wrong.
-  ST1/ST2    (Exp 3): on a fixed check set (256 sequences), ST1 = at most `st1_max_wrong` misclassified;
-             ST2 = ST1 and the mean absolute check-set error below `st2_error`. Training stops at ST2.
-
-A sequence is correct (ABS(beta), Table 11) if the absolute end error of every output unit is below
-`abs_threshold`. Both window rules need a full window: nothing stops before `window` sequences were seen.
-
-The window lives in a ring buffer (`ring_err`, `ring_wrong`) with running totals in `istate`/`fstate`, so
-each sequence costs O(1) bookkeeping. The running error sum is re-summed exactly once per lap of the ring
-and whenever it is close to the threshold, so floating drift can never decide a stop.
-
-Kernels never draw random numbers; the data come from numpy streams (online.py).
+One call trains a net on a block of sequences (the model's `step` learns at the sequence end) and tests the
+stop rule after every `check_every` sequences (docs/paper.md, Exps 3-6): ST3(beta), the `window` most recent
+sequences all correct (ABS) and their average error below beta; NSEQ(n), fewer than n of them wrong; ST1/ST2,
+at most `st1_max_wrong` of a fixed check set wrong, and (ST2, the stop) its mean absolute error below
+`st2_error`. The window is a ring with running totals, re-summed exactly once per lap and whenever the sum is
+close to the threshold, so floating drift can never decide a stop.
 """
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from numba import njit
 
-RULE_ST3, RULE_NSEQ, RULE_TEST = 0, 1, 2
-RULES = {"st3": RULE_ST3, "nseq": RULE_NSEQ, "st1st2": RULE_TEST}
-ERR_MAE, ERR_MSE, ERR_SAE = 0, 1, 2
-ERRORS = {"mae": ERR_MAE, "mse": ERR_MSE, "sae": ERR_SAE}
-STATUS_RUNNING, STATUS_STOPPED, STATUS_DIVERGED = 0, 1, 2
+from cerepro.protocols.common import DIVERGED, RUNNING, SUCCESS
+from cerepro.protocols.ops import move_to_front
 
-# iparams: int settings; fparams: float settings (packed by online.pack_settings)
-P_RULE, P_WINDOW, P_NSEQ, P_CHECK_EVERY, P_ST1_MAX_WRONG, P_ERR_KIND = range(6)
-F_ABS, F_BETA, F_ST2 = range(3)
-# istate: run state carried across calls
-S_SEEN, S_POS, S_WRONG, S_ST1_AT = range(4)
+ST3, NSEQ, ST1ST2 = range(3)  # Rule.stop: the index of the row's `stop` in settings.STOPS
+MAE, MSE, SAE = range(3)  # Rule.error: the index of `st3_error` in settings.ERRORS
+TOTALS = np.dtype([("seen", np.int64), ("pos", np.int64), ("wrong", np.int64), ("st1_at", np.int64), ("err_sum", np.float64)])
 
 
-def new_state(window: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(istate, fstate, ring_err, ring_wrong) for a fresh trial."""
-    return np.zeros(4, dtype=np.int64), np.zeros(1), np.zeros(window), np.zeros(window, dtype=np.int64)
+class Rule(NamedTuple):
+    """The stop rule of a row (settings.OnlineRow)."""
+
+    stop: int  # ST3 | NSEQ | ST1ST2
+    error: int  # MAE | MSE | SAE: the per-sequence error measure of ST3 and of the learning curve
+    check_every: int  # test the rule after every n training sequences
+    n_seq: int  # NSEQ
+    st1_max_wrong: int  # ST1
+    abs_threshold: float  # ABS: a sequence is correct if every output's |end error| is below this
+    beta: float  # ST3(beta)
+    st2_error: float  # ST2
+
+
+class Window(NamedTuple):
+    """The most recent training sequences (a ring) and the run's totals, carried across calls."""
+
+    err: np.ndarray  # (window,) error measure of each sequence
+    wrong: np.ndarray  # (window,) int64: 1 if the sequence was not correct
+    totals: np.ndarray  # (1,) TOTALS: sequences seen, ring position, wrong in the window, sequences at the first
+    #                     passing ST1 check, sum of `err`
+
+
+class Tests(NamedTuple):
+    """Sequences tested by the frozen net: the ST1/ST2 check set, or a final test set."""
+
+    x_index: np.ndarray  # (m, T|1) int64
+    x_dense: np.ndarray  # (m, T, I|0)
+    end_target: np.ndarray  # (m, K) the noise-free targets at the sequence end
+    lengths: np.ndarray  # (m,) int64
+    order: np.ndarray  # (m,) int64: test order, a failing sequence moved to the front
+
+
+def new_window(size: int) -> Window:
+    return Window(np.zeros(size), np.zeros(size, dtype=np.int64), np.zeros(1, dtype=TOTALS))
 
 
 @njit(cache=True)
-def end_errors(y, target, err_kind):
+def end_errors(y, target, error):
     """(error measure of one sequence, largest absolute unit error) from end outputs y (K,) and target (K,).
 
-    err_kind: mae = mean_k |t_k - y_k|, mse = mean_k (t_k - y_k)^2, sae = sum_k |t_k - y_k|.
-    """
+    MAE = mean_k |t_k - y_k|, MSE = mean_k (t_k - y_k)^2, SAE = sum_k |t_k - y_k|."""
     K = y.shape[0]
     acc = 0.0
     worst = 0.0
@@ -55,56 +71,57 @@ def end_errors(y, target, err_kind):
         d = abs(target[k] - y[k])
         if not d <= worst:  # NaN propagates as the worst error
             worst = d
-        acc += d * d if err_kind == ERR_MSE else d
-    if err_kind != ERR_SAE:
+        acc += d * d if error == MSE else d
+    if error != SAE:
         acc /= K
     return acc, worst
 
 
 @njit(cache=True)
-def ring_push(ring_err, ring_wrong, istate, fstate, err, wrong):
+def ring_push(win, err, wrong):
     """Add one sequence's (error, wrong flag) to the window, dropping the oldest once the window is full."""
-    W = ring_err.shape[0]
-    pos = istate[S_POS]
-    if istate[S_SEEN] >= W:
-        fstate[0] -= ring_err[pos]
-        istate[S_WRONG] -= ring_wrong[pos]
-    ring_err[pos] = err
-    ring_wrong[pos] = wrong
-    fstate[0] += err
-    istate[S_WRONG] += wrong
+    W = win.err.shape[0]
+    tot = win.totals[0]
+    pos = tot.pos
+    if tot.seen >= W:
+        tot.err_sum -= win.err[pos]
+        tot.wrong -= win.wrong[pos]
+    win.err[pos] = err
+    win.wrong[pos] = wrong
+    tot.err_sum += err
+    tot.wrong += wrong
     pos += 1
     if pos == W:
         pos = 0
-        fstate[0] = ring_err.sum()  # exact once per lap: no drift over millions of sequences
-    istate[S_POS] = pos
-    istate[S_SEEN] += 1
+        tot.err_sum = win.err.sum()  # exact once per lap: no drift over millions of sequences
+    tot.pos = pos
+    tot.seen += 1
 
 
 @njit(cache=True)
-def window_rule_met(rule, ring_err, istate, fstate, beta, n_seq):
+def window_rule_met(rule, win):
     """ST3 or NSEQ on the current window (False until the window is full)."""
-    W = ring_err.shape[0]
-    if istate[S_SEEN] < W:
+    W = win.err.shape[0]
+    tot = win.totals[0]
+    if tot.seen < W:
         return False
-    if rule == RULE_NSEQ:
-        return istate[S_WRONG] < n_seq
-    if istate[S_WRONG] != 0:
+    if rule.stop == NSEQ:
+        return tot.wrong < rule.n_seq
+    if tot.wrong != 0:
         return False
-    if fstate[0] > beta * W * (1.0 + 1e-9) + 1e-12:  # clearly above: skip the exact sum
+    if tot.err_sum > rule.beta * W * (1.0 + 1e-9) + 1e-12:  # clearly above: skip the exact sum
         return False
-    return ring_err.sum() / W < beta
+    return win.err.sum() / W < rule.beta
 
 
-@njit  # takes the model's step: numba's disk cache cannot serve it (runner compiles once before forking)
-def evaluate(step, W_hid, W_out, M_hid, M_out, spec, ws, x_index, x_dense, end_target, lengths, order, abs_threshold,
-             max_wrong, out_y, no_t, no_mask):
-    """Forward-only test of sequences in `order`; stop early once more than `max_wrong` are wrong.
+@njit  # takes the model's step: numba's disk cache cannot serve it (the runner compiles once before forking)
+def evaluate(step, net, tests, abs_threshold, max_wrong, out_y, no_t, no_mask):
+    """Forward-only test of the sequences in tests.order; stops once more than `max_wrong` are wrong.
 
-    end_target (m, K) holds the noise-free end targets. Returns (wrong, tested, sum |e|, sum e^2) with the
-    sums over tested sequences and output units. On an early stop the failing sequence is moved to the front
-    of `order`, so the next test of a net that still fails it costs one sequence (the verdict is unchanged).
-    """
+    Returns (wrong, tested, sum |e|, sum e^2), the sums over tested sequences and output units. On an early stop
+    the failing sequence moves to the front of the order, so the next test of a net that still fails it costs
+    one sequence (the verdict is unchanged)."""
+    x_index, x_dense, end_target, lengths, order = tests
     K = end_target.shape[1]
     wrong = 0
     sum_abs = 0.0
@@ -112,7 +129,7 @@ def evaluate(step, W_hid, W_out, M_hid, M_out, spec, ws, x_index, x_dense, end_t
     for pos in range(order.shape[0]):
         n = order[pos]
         L = lengths[n]
-        step(W_hid, W_out, M_hid, M_out, spec, ws, x_index[n], x_dense[n], no_t, no_mask, L, 0.0, False, out_y)
+        step(net, x_index[n], x_dense[n], no_t, no_mask, L, 0.0, False, out_y)
         bad = False
         for k in range(K):
             d = abs(end_target[n, k] - out_y[L - 1, k])
@@ -123,52 +140,42 @@ def evaluate(step, W_hid, W_out, M_hid, M_out, spec, ws, x_index, x_dense, end_t
         if bad:
             wrong += 1
             if wrong > max_wrong:
-                for q in range(pos, 0, -1):
-                    order[q] = order[q - 1]
-                order[0] = n
+                move_to_front(order, pos)
                 return wrong, pos + 1, sum_abs, sum_sq
     return wrong, order.shape[0], sum_abs, sum_sq
 
 
-@njit  # takes the model's step: numba's disk cache cannot serve it (runner compiles once before forking)
-def train_online(
-    step,  # the model's compiled per-sequence kernel (cerepro.models)
-    W_hid, W_out, M_hid, M_out, spec, ws,
-    x_index, x_dense, targets, target_mask, lengths,  # training block: (n, T|1) int64, (n, T, I|0), (n, T, K), (n, T), (n,)
-    lr, iparams, fparams, istate, fstate, ring_err, ring_wrong,
-    c_index, c_dense, c_target, c_len, c_order,  # check set for ST1/ST2: (m, ...), c_target (m, K) clean end targets
-    out_y, seq_err,  # out_y (T, K) scratch; seq_err (n,) receives each sequence's error measure
-):
-    """Train on the block's sequences in order until the stopping rule holds.
+@njit  # as evaluate
+def train_online(step, net, block, lr, rule, win, check, out_y, seq_err):
+    """Train on the block's sequences (generators.base.Sequences) in order until the stop rule holds.
 
-    Returns (status, sequences done in this call). istate[S_SEEN] counts sequences over all calls, so the
-    check cadence is global; istate[S_ST1_AT] records the sequence count at the first passing ST1 check.
-    """
-    rule, check_every, err_kind = iparams[P_RULE], iparams[P_CHECK_EVERY], iparams[P_ERR_KIND]
-    abs_threshold, beta = fparams[F_ABS], fparams[F_BETA]
+    Returns (status, sequences done in this call); seq_err[i] receives sequence i's error measure. The window's
+    totals count sequences over all calls (the check cadence is global) and record the sequence count at the
+    first passing ST1 check."""
+    x_index, x_dense, targets, target_mask, lengths = block
     K = targets.shape[2]
     no_t = np.zeros((1, K))
     no_mask = np.zeros(out_y.shape[0], dtype=np.bool_)
+    tot = win.totals[0]
     for i in range(lengths.shape[0]):
         L = lengths[i]
-        sse = step(W_hid, W_out, M_hid, M_out, spec, ws, x_index[i], x_dense[i], targets[i], target_mask[i], L, lr, True, out_y)
+        sse = step(net, x_index[i], x_dense[i], targets[i], target_mask[i], L, lr, True, out_y)
         if not np.isfinite(sse):
-            istate[S_SEEN] += 1
+            tot.seen += 1
             seq_err[i] = np.nan
-            return STATUS_DIVERGED, i + 1
-        err, worst = end_errors(out_y[L - 1], targets[i, L - 1], err_kind)
+            return DIVERGED, i + 1
+        err, worst = end_errors(out_y[L - 1], targets[i, L - 1], rule.error)
         seq_err[i] = err
-        ring_push(ring_err, ring_wrong, istate, fstate, err, 0 if worst < abs_threshold else 1)
-        if istate[S_SEEN] % check_every != 0:
+        ring_push(win, err, 0 if worst < rule.abs_threshold else 1)
+        if tot.seen % rule.check_every != 0:
             continue
-        if rule == RULE_TEST:
-            wrong, m, sum_abs, _ = evaluate(step, W_hid, W_out, M_hid, M_out, spec, ws, c_index, c_dense, c_target, c_len,
-                                            c_order, abs_threshold, iparams[P_ST1_MAX_WRONG], out_y, no_t, no_mask)
-            if wrong <= iparams[P_ST1_MAX_WRONG]:  # ST1 holds (the whole set was tested)
-                if istate[S_ST1_AT] == 0:
-                    istate[S_ST1_AT] = istate[S_SEEN]
-                if sum_abs / (m * K) < fparams[F_ST2]:
-                    return STATUS_STOPPED, i + 1
-        elif window_rule_met(rule, ring_err, istate, fstate, beta, iparams[P_NSEQ]):
-            return STATUS_STOPPED, i + 1
-    return STATUS_RUNNING, lengths.shape[0]
+        if rule.stop == ST1ST2:
+            wrong, m, sum_abs, _ = evaluate(step, net, check, rule.abs_threshold, rule.st1_max_wrong, out_y, no_t, no_mask)
+            if wrong <= rule.st1_max_wrong:  # ST1 holds (the whole set was tested)
+                if tot.st1_at == 0:
+                    tot.st1_at = tot.seen
+                if sum_abs / (m * K) < rule.st2_error:
+                    return SUCCESS, i + 1
+        elif window_rule_met(rule, win):
+            return SUCCESS, i + 1
+    return RUNNING, lengths.shape[0]
