@@ -401,9 +401,12 @@ def explain(names: str, experiments: str, only_rows: str, scale: str, trials, ma
                 if not todo:
                     continue
                 spec_of = {(r.name, r.variant): s for r, s in zip(rows, spec_rows)}
+                todo_spec = tuple(spec_of[(r.name, r.variant)] for r in todo)
                 err.print(f"[bold]{exp.name}[/]: {len(todo)} hypothesis rows at {scale} scale, {workers} workers")
-                _run_events(exp.name, runner.run(exp, todo, tuple(spec_of[(r.name, r.variant)] for r in todo), exp.seed, workers,
-                                                 out_path, write=False))
+                batches = explain_mod.rounds(todo, todo_spec, out_path, exp.seed) if scale == "screen" else [(None, todo, todo_spec)]
+                for k, batch, batch_spec in batches:
+                    label = exp.name if k is None else f"{exp.name}, up to {k} trials per row"
+                    _run_events(label, runner.run(exp, batch, batch_spec, exp.seed, workers, out_path, write=False))
         except KeyboardInterrupt:
             err.print(f"Interrupted: finished trials are kept in {out_path / 'ledger.sqlite'}; run the same command again to resume.")
             sys.exit(EXIT_INTERRUPTED)

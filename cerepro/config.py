@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 
 from cerepro.protocols import PROTOCOLS
-from cerepro.protocols.common import BaseRow
+from cerepro.protocols.common import BaseRow, register_experiments
 
 SPEC_DIR = Path(__file__).resolve().parent.parent / "tasks"
 HYPOTHESES_FILE = "hypotheses.yaml"  # not an experiment: the hypotheses `cerepro explain` tests (cerepro/hypotheses.py)
@@ -306,3 +306,6 @@ def with_overrides(rows: tuple[Row, ...], **overrides: Any) -> tuple[Row, ...]:
             raise SpecError(str(exc)) from None
         out.append(dataclasses.replace(row, config=cfg))
     return tuple(out)
+
+
+register_experiments(resolve)  # a protocol that measures another experiment's nets looks it up there

@@ -9,10 +9,11 @@ Writes results/HYPOTHESES.md, results/hypotheses.json and results/figures/hypoth
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -66,6 +67,40 @@ def _adopt(ledger: Ledger, row: Row, seed: int, version: str) -> int:
     return n
 
 
+def failures_allowed(paper_pct: float, planned: int) -> int:
+    """The most failed trials a row of `planned` trials may have and still be within SUCCESS_POINTS of the paper."""
+    need = max(0.0, paper_pct - compare.SUCCESS_POINTS) / 100.0
+    return int(math.floor(planned * (1.0 - need) + 1e-9))
+
+
+def decided(records: list[dict], paper_pct: float | None, planned: int) -> bool:
+    """True once the failures among `records` exceed what `planned` trials allow: the verdict is `differs`
+    whatever the remaining trials do (so screening may stop there; the success rate over the trials run is
+    then at or below the final one)."""
+    return paper_pct is not None and sum(not r["success"] for r in records) > failures_allowed(paper_pct, planned)
+
+
+def rounds(rows: tuple[Row, ...], spec_rows: tuple[Row, ...], out_dir: Path, seed: int) -> Iterator[tuple[int, tuple[Row, ...], tuple[Row, ...]]]:
+    """Screening in rounds of 2, 4, 8, ... trials per row: yields (trials, rows, their spec rows) still to run;
+    a row drops out as soon as it is decided (see `decided`) or has all its trials."""
+    k = 2
+    while True:
+        todo = []
+        ledger = Ledger(out_dir / "ledger.sqlite")
+        try:
+            for row, spec in zip(rows, spec_rows):
+                done = _done(ledger, row, seed)
+                records = [done[t] for t in sorted(done) if t < row.config.trials]
+                if len(records) < row.config.trials and not decided(records, _paper(row)[1], row.config.trials):
+                    todo.append((dataclasses.replace(row, config=dataclasses.replace(row.config, trials=min(k, row.config.trials))), spec))
+        finally:
+            ledger.close()
+        if not todo:
+            return
+        yield k, tuple(r for r, _ in todo), tuple(s for _, s in todo)
+        k *= 2
+
+
 def cell(ledger: Ledger, h: hyp.Hypothesis, base: Row, screen: hyp.Screen, seed: int) -> dict[str, Any]:
     """One matrix cell: our numbers for row `base` under `h`, the paper's, and the verdict."""
     entry: dict[str, Any] = {"hypothesis": h.name, "experiment": base.experiment, "row": base.name}
@@ -83,7 +118,7 @@ def cell(ledger: Ledger, h: hyp.Hypothesis, base: Row, screen: hyp.Screen, seed:
         records = [done[t] for t in sorted(done) if t < row.config.trials]
         if not records:
             continue
-        complete = len(records) == row.config.trials
+        complete = len(records) == row.config.trials or decided(records, ref_pct, row.config.trials)
         rank = (complete, scale == "paper", row.config.max_sequences, len(records))
         if best is None or rank > best[0]:
             best = (rank, scale if complete else "partial", row, records)
@@ -96,6 +131,7 @@ def cell(ledger: Ledger, h: hyp.Hypothesis, base: Row, screen: hyp.Screen, seed:
         "trials": len(records), "trials_planned": row.config.trials, "successes": int(seqs.size),
         "success_pct": 100.0 * seqs.size / len(records), "seq_mean": float(seqs.mean()) if seqs.size else None,
         "diverged": sum(r["outcome"] == "diverged" for r in records),
+        "decided": len(records) < row.config.trials and scale != "partial",  # stopped once no verdict but `differs` was left
     }
     stats["ratio"] = stats["seq_mean"] / ref_mean if (stats["seq_mean"] and ref_mean) else None
     verdict, detail = compare.verdict({"success_pct": stats["success_pct"], "seq_mean": stats["seq_mean"],
@@ -155,15 +191,16 @@ def to_markdown(doc: dict[str, Any], figure_name: str | None = None) -> str:
              "the faithful row's data and initial weights). A cell is `ratio of our mean sequences to the paper's / success %`;",
              "**bold** = reproduced (within 10 points of success rate and a factor 1.5 of the mean; 100 % success is implied",
              "where the paper reports only means), `s` = screening scale (cap about 5x the paper's mean, fewer trials on",
-             "the costliest rows: labelled reduced), `p` = partial (not every planned trial has run), `n/a` = the",
-             "hypothesis changes nothing in this row, `-` = not run yet.", ""]
+             "the costliest rows: labelled reduced), `dK/N` = decided after K of N planned trials (screening stops a row",
+             "once its failures rule out a match; the success rate shown is over the K trials run), `p` = partial (not",
+             "every planned trial has run), `n/a` = the hypothesis changes nothing in this row, `-` = not run yet.", ""]
     if figure_name:
         lines += [f"![hypotheses x rows]({figure_name})", ""]
-    lines += ["## Score", "", "| hypothesis | rows reproduced / run | scale | fixes (vs faithful) | breaks | not run | n/a |",
-              "|---|---|---|---|---|---|---|"]
+    lines += ["## Score", "", "| hypothesis | rows reproduced / run | scale | fixes (vs faithful) | breaks | partial | not run | n/a |",
+              "|---|---|---|---|---|---|---|---|"]
     for s in doc["scores"]:
         lines.append(f"| `{s['hypothesis']}` | {s['reproduced']} / {s['run']} | {', '.join(s['scales']) or '-'} | "
-                     f"{', '.join(s['fixes']) or '-'} | {', '.join(s['breaks']) or '-'} | {s['not_run']} | {s['no_meaning']} |")
+                     f"{', '.join(s['fixes']) or '-'} | {', '.join(s['breaks']) or '-'} | {s['partial']} | {s['not_run']} | {s['no_meaning']} |")
     lines += ["", "## The matrix", ""]
     for table in sorted({c["paper_table"] for c in cols}, key=_table_order):
         mine = [c for c in cols if c["paper_table"] == table]
@@ -189,6 +226,8 @@ def _cell_text(c: dict[str, Any]) -> str:
     if c["verdict"] == "reproduced":
         text = f"**{text}**"
     tag = {"screen": " s", "partial": f" p{c['trials']}/{c['trials_planned']}"}.get(c["scale"], "")
+    if c.get("decided"):
+        tag += f" d{c['trials']}/{c['trials_planned']}"
     return text + tag + (f" ({c['diverged']} div.)" if c.get("diverged") else "")
 
 

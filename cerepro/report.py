@@ -121,6 +121,12 @@ def build(out_dir: Path, mechanism: bool = True) -> tuple[Path, list[Path]]:
     lines += ["", f"Trial CPU time is the summed wall time of the trials in each table ({total_trials:,} trials, "
               f"{_duration(total_cpu)} in all); with W workers on W free cores a run takes about 1/W of it."]
     for exp, doc in zip(exps, docs):
+        if exp.protocol == "errorflow":  # not a paper table: error against lag (cerepro/errorflow_report.py)
+            from cerepro import errorflow_report
+
+            section, paths = errorflow_report.section(exp, out_dir)
+            lines, figures = lines + section, figures + paths
+            continue
         lines += ["", f"<a id=\"{exp.name}\"></a>", f"## {exp.title} (paper Table {exp.paper_table})", "", exp.description, ""]
         lines += _section_table(doc)
         table_path, trials_path = out_dir / f"{exp.name}.csv", out_dir / f"{exp.name}.trials.csv"

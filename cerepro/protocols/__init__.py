@@ -2,8 +2,9 @@
 
 A protocol folder holds `settings.py` (its row dataclass, a BaseRow), `trial.py` (`run_trial(cfg, seed,
 row_key, trial, progress) -> record`, optionally `summarize(cfg, records) -> columns`, and the tests other code
-may call) and `kernel.py` (its compiled loop). PROTOCOLS names them; the trial code is imported when a trial
-runs, so that importing this registry and the rows imports no compiled code (cerepro.dispatch runs trials).
+may call) and `kernel.py` (its compiled loop); errorflow, a measurement without a kernel, is one module.
+PROTOCOLS names them; the trial code is imported when a trial runs, so that importing this registry and the
+rows imports no compiled code (cerepro.dispatch runs trials).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from types import ModuleType
 from typing import NamedTuple
 
 from cerepro.protocols.cerg.settings import CergRow
+from cerepro.protocols.errorflow import ErrorFlowRow
 from cerepro.protocols.longlag.settings import LongLagRow
 from cerepro.protocols.online.settings import OnlineRow
 from cerepro.protocols.reber.settings import ReberRow
@@ -31,4 +33,5 @@ PROTOCOLS: dict[str, Protocol] = {
     "cerg": Protocol("cerepro.protocols.cerg.trial", CergRow),
     "longlag": Protocol("cerepro.protocols.longlag.trial", LongLagRow),
     "online": Protocol("cerepro.protocols.online.trial", OnlineRow),
+    "errorflow": Protocol("cerepro.protocols.errorflow", ErrorFlowRow),  # a measurement, no kernel: one module
 }

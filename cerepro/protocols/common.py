@@ -63,6 +63,22 @@ class BaseRow(*models.settings_classes(), TrialSettings):
         return "it needs a protocol whose success test is a fixed batch of sequences (online with stop st1st2, longlag)"
 
 
+_EXPERIMENTS: list[Callable[[str], Any]] = []  # cerepro.config.resolve, which config registers (it imports the protocols)
+
+
+def register_experiments(resolve: Callable[[str], Any]) -> None:
+    """Called by cerepro.config: a protocol that uses another experiment's rows (the error flow of a trained net)
+    looks them up through this, without importing config, which imports the protocols."""
+    _EXPERIMENTS[:] = [resolve]
+
+
+def experiment(name: str) -> Any:
+    """An experiment (config.Experiment) by name."""
+    if not _EXPERIMENTS:
+        raise RuntimeError("no experiments registered: cerepro.config registers them when it is imported")
+    return _EXPERIMENTS[0](name)
+
+
 class Trial:
     """One trial of a row: its seed and named streams, its net, the block loop with progress, its record."""
 

@@ -1,0 +1,30 @@
+"""cerepro.cost: CPU time from the ledger and the computed wall time on P cores."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cerepro import cost
+
+
+def test_makespan_of_the_longest_first_schedule():
+    assert cost.makespan([], 4) == 0.0
+    assert cost.makespan([5.0, 1.0, 1.0, 1.0], 2) == 5.0  # one long trial bounds the row
+    assert cost.makespan([3.0, 3.0, 2.0, 2.0, 2.0], 2) == 7.0  # greedy: (3+2+2 | 3+2); the best split is 6
+    times = [float(t) for t in range(1, 40)]
+    assert cost.makespan(times, 1) == sum(times)
+    for p in (2, 3, 8):  # never below either bound, never above the 4/3 guarantee
+        lower = max(max(times), sum(times) / p)
+        assert lower <= cost.makespan(times, p) <= 4 / 3 * lower + 1e-9
+
+
+def test_summary_of_the_committed_results_adds_up_the_trial_times():
+    results = Path(__file__).resolve().parent.parent / "results"
+    rows = cost.summary(results, ["exp6a", "exp3a"])
+    assert [r["experiment"] for r in rows] == ["exp6a", "exp3a"]
+    for r in rows:
+        assert r["trials"] > 0 and r["cpu_h"] > 0
+        assert r["wall_h_64"] <= r["wall_h_16"] <= r["wall_h_2"] <= r["cpu_h"] + 1e-12
+        assert r["wall_h_2"] == pytest.approx(r["cpu_h"] / 2, rel=0.5)

@@ -1,0 +1,248 @@
+"""Hypotheses (tasks/hypotheses.yaml): each changes exactly what it says, its n/a claims hold, and the matrix is
+rebuilt from the ledger alone (docs/hypotheses.md)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from cerepro import cli, config, explain, hypotheses as hyp
+from cerepro.ledger import Ledger
+from cerepro.models import lstm97
+from cerepro.models.common import Net
+from cerepro.models.lstm97 import reference as lstm97_reference
+
+HYPS, SCREEN = hyp.load()
+BY_NAME = {h.name: h for h in HYPS}
+EXPS = {name: config.resolve(name) for name in hyp.EXPERIMENTS_1997}
+COLUMNS = [(e, r) for e in EXPS.values() for r in hyp.lstm_rows(e)]
+
+
+def _io(row):
+    """(n_in, n_out) of a row's net, as its protocol sizes it."""
+    return row.config.sizes()
+
+
+def test_the_shipped_hypotheses_are_complete():
+    names = [h.name for h in HYPS]
+    for required in ("faithful", "jku", "jku-reset", "jku-cell-bias", "jku-update-at-end", "jku-gate-bias-add", "output-bias",
+                     "no-output-derivative", "input-gate-bias", "lr-mean", "lr-length"):
+        assert required in names
+    for h in HYPS:
+        assert h.title and h.source and len(h.rationale) > 80, h.name
+    assert set(BY_NAME["jku"].parts) == {"jku-reset", "jku-cell-bias", "jku-update-at-end", "jku-gate-bias-add"}
+    merged = {k: v for p in BY_NAME["jku"].parts for k, v in BY_NAME[p].settings.items()}
+    assert BY_NAME["jku"].settings == merged
+    assert len(COLUMNS) == 31  # every LSTM row of Tables 1-9
+
+
+@pytest.mark.parametrize("name", [h.name for h in HYPS if h.name != "faithful"])
+def test_each_hypothesis_changes_exactly_its_settings(name):
+    h = BY_NAME[name]
+    keys = set(h.settings)
+    for _, base in COLUMNS:
+        row = hyp.hypothesis_row(h, base)
+        if row is None:
+            assert hyp.why_no_meaning(h, base)
+            continue
+        before, after = dataclasses.asdict(base.config), dataclasses.asdict(row.config)
+        changed = {k for k in before if before[k] != after[k]}
+        assert changed and changed <= keys, (base.experiment, base.name, changed)
+        assert row.variant == "hyp-" + name and row.seed_key == base.seed_key  # paired with the faithful row
+        assert row.config_hash() != base.config_hash()
+
+
+def test_weight_counts_change_only_where_a_hypothesis_adds_connections():
+    expect_extra = {  # hypothesis -> experiment -> extra weights per row (None: every row of it unchanged)
+        "output-bias": lambda e, r: _io(r)[1] if e in ("exp1", "exp2a", "exp2b", "exp2c", "exp3a", "exp3b", "exp3c") else 0,
+        "jku-cell-bias": lambda e, r: r.config.blocks * r.config.block_size if e == "exp1" else 0,
+        "input-gate-bias": lambda e, r: {"exp2a": 1, "exp2b": 1, "exp2c": 4}.get(e, 0),
+        "jku-reset": lambda e, r: 0, "no-output-derivative": lambda e, r: 0, "lr-length": lambda e, r: 0,
+    }
+    for name, extra in expect_extra.items():
+        for e, base in COLUMNS:
+            row = hyp.hypothesis_row(BY_NAME[name], base) or base
+            assert row.config.n_weights() - base.config.n_weights() == extra(e.name, base), (name, e.name, base.name)
+    assert [r.config.n_weights() for r in hyp.lstm_rows(EXPS["exp1"])] == [264, 276, 276, 264, 276]
+
+
+def test_input_gate_bias_uses_the_staggered_scheme_only_where_the_paper_gives_none():
+    h = BY_NAME["input-gate-bias"]
+    for e, base in COLUMNS:
+        row = hyp.hypothesis_row(h, base)
+        if base.config.input_gate_bias is not None:
+            assert row is None
+        else:
+            assert row.config.input_gate_bias == tuple(-2.0 * (j + 1) for j in range(base.config.blocks))
+
+
+def _train_one(row, seed=0, learn_sequences=1):
+    """Weights after one training sequence: the kernel path (model build) and the numpy reference."""
+    cfg = row.config
+    n_in, n_out = _io(row)
+    rng = np.random.default_rng(seed)
+    net, step = lstm97.build(np.random.default_rng(1), cfg, n_in, n_out)
+    arch = lstm97.architecture(cfg, n_in, n_out)
+    ref = net.weights()
+    T = 12
+    x = np.eye(n_in)[rng.integers(0, n_in, T)] if n_in > 3 else rng.uniform(-1, 1, (T, n_in))
+    one_hot = n_in > 3
+    targets = rng.uniform(0.1, 0.9, (T, n_out))
+    mask = np.ones(T, dtype=bool) if row.experiment in ("exp1", "exp2a", "exp2b") else np.arange(T) == T - 1
+    idx = x.argmax(1).astype(np.int64) if one_hot else np.zeros(T, dtype=np.int64)
+    x_dense = np.zeros((T, 0)) if one_hot else x
+    step(net, idx, x_dense, targets, mask, T, cfg.lr, True, np.zeros((T, n_out)))
+    lstm97_reference.run_sequence(Net.of(ref, {"W_hid": net.M_hid, "W_out": net.M_out}), arch, x, targets, mask, cfg.lr,
+                                  per_step=cfg.update == "step",
+                                  output_derivative=cfg.output_derivative, reset_activation=cfg.reset_activation,
+                                  lr_scale=cfg.lr_scale)
+    return net.weights(), ref
+
+
+@pytest.mark.parametrize("name", [h.name for h in HYPS])
+def test_one_sequence_under_each_hypothesis_matches_the_numpy_reference(name):
+    h = BY_NAME[name]
+    for e, base in COLUMNS:
+        row = base if name == "faithful" else hyp.hypothesis_row(h, base)
+        if row is None or (e.name.startswith("exp2") and base.name not in ("q50-p50", "lstm-p100")):
+            continue  # one net per task family keeps it fast
+        kernel, reference = _train_one(row)
+        for key in kernel:
+            np.testing.assert_allclose(kernel[key], reference[key], atol=1e-12, err_msg=f"{name} {e.name} {base.name} {key}")
+
+
+def test_no_meaning_claims_hold_numerically():
+    """Where the YAML says a changed setting changes nothing the net computes, the weights agree."""
+    for name in ("jku-update-at-end", "lr-mean-per-step", "jku-gate-bias-add", "output-bias"):
+        h = BY_NAME[name]
+        for e, base in COLUMNS:
+            if e.name not in h.no_meaning or e.name == "exp2c" and base.config.p > 50:
+                continue
+            forced = dataclasses.replace(base, config=dataclasses.replace(base.config, **hyp.resolve(h.settings, base)))
+            reference_point = base
+            if name == "lr-mean-per-step":  # same change as lr-mean
+                reference_point = hyp.hypothesis_row(BY_NAME["lr-mean"], base)
+            a, _ = _train_one(forced)
+            b, _ = _train_one(reference_point)
+            for key in a:
+                np.testing.assert_allclose(a[key], b[key], rtol=1e-12, atol=1e-14, err_msg=f"{name} {e.name} {base.name}")
+
+
+def test_screening_rows_are_reduced_and_capped_at_five_times_the_paper_mean():
+    h = BY_NAME["no-output-derivative"]
+    rows, spec_rows, _ = hyp.plan((h,), EXPS["exp4"], "screen", SCREEN)
+    by = {r.name: r for r in rows}
+    assert by["lstm-T100"].config.max_sequences == 370_000 and by["lstm-T100"].config.trials == 10
+    assert by["lstm-T1000"].config.trials == 3 and by["lstm-T1000"].config.max_sequences == 4_265_000
+    assert all(s.config.max_sequences > r.config.max_sequences for r, s in zip(rows, spec_rows))
+    paper_rows, _, _ = hyp.plan((BY_NAME["faithful"],), EXPS["exp4"], "paper", SCREEN)
+    assert [r.variant for r in paper_rows] == ["paper"] * 3  # at paper scale, faithful is the experiment's own row
+
+
+def test_bad_hypothesis_files_are_one_line_errors(tmp_path):
+    cases = {
+        "hypotheses: [{name: a}]": "either 'set' or 'parts'",
+        "hypotheses: [{name: a, set: {}, parts: [b]}]": "either 'set' or 'parts'",
+        "hypotheses: [{name: a, parts: [zz]}]": "not a hypothesis defined above",
+        "hypotheses: [{name: a, set: {}, colour: red}]": "unknown key 'colour'",
+        "hypotheses: [{name: a, set: {}, no_meaning: [{experiments: [exp9]}]}]": "unknown experiment 'exp9'",
+    }
+    for text, message in cases.items():
+        path = tmp_path / "h.yaml"
+        path.write_text(text)
+        with pytest.raises(config.SpecError, match=message):
+            hyp.load(path)
+
+
+# ---------------------------------------------------------------- the matrix from a small ledger (golden)
+def _record(trial, success, sequences):
+    return {"trial": trial, "seed": 1, "outcome": "success" if success else "cap", "success": success,
+            "sequences": sequences, "reason": "", "wall_s": 0.1, "curve": []}
+
+
+def _small_ledger(out: Path) -> None:
+    """The faithful 6a row at paper scale; no-output-derivative on it at screening scale; a partial jku row."""
+    exp = EXPS["exp6a"]
+    base = hyp.lstm_rows(exp)[0]
+    ledger = Ledger(out / "ledger.sqlite")
+    def add(row, records):
+        for r in records:
+            ledger.add({"experiment": row.experiment, "row": row.name, "variant": row.variant, "model": "lstm97",
+                        "config_hash": row.config_hash(), "run_seed": exp.seed, "trial": r["trial"]}, r, "test")
+    add(base, [_record(t, True, 30_000 + 1000 * t) for t in range(20)])
+    nod = hyp.screen_row(hyp.hypothesis_row(BY_NAME["no-output-derivative"], base), SCREEN)
+    add(nod, [_record(t, t % 4 != 0, 60_000 if t % 4 else nod.config.max_sequences) for t in range(20)])
+    jku = hyp.screen_row(hyp.hypothesis_row(BY_NAME["jku"], base), SCREEN)
+    add(jku, [_record(t, True, 20_000) for t in range(3)])
+    # the same configuration under another variant name is adopted by `prepare`, not re-run
+    rb = hyp.hypothesis_row(BY_NAME["jku-reset"], base)
+    add(dataclasses.replace(rb, variant="some-old-name"), [_record(t, True, 25_000) for t in range(20)])
+    ledger.close()
+
+
+def test_matrix_is_rebuilt_from_the_ledger_alone_and_matches_the_golden_file(tmp_path):
+    _small_ledger(tmp_path)
+    doc = explain.matrix(tmp_path, HYPS, SCREEN, [EXPS["exp6a"]])
+    by = {c["hypothesis"]: c for c in doc["cells"]}
+    assert by["faithful"]["verdict"] == "reproduced" and by["faithful"]["scale"] == "paper"
+    assert by["faithful"]["seq_mean"] == pytest.approx(39_500) and by["faithful"]["ratio"] == pytest.approx(39_500 / 31_390)
+    assert by["no-output-derivative"]["scale"] == "screen" and by["no-output-derivative"]["success_pct"] == 75.0
+    assert by["no-output-derivative"]["verdict"] == "differs" and by["no-output-derivative"]["success_miss"]
+    assert by["jku"]["scale"] == "partial" and by["jku"]["trials"] == 3
+    assert by["output-bias"]["status"] == "no meaning" and by["lr-length"]["status"] == "not run"
+    assert by["jku-reset"]["status"] == "not run"  # adopted only when explain prepares a run
+    score = {s["hypothesis"]: s for s in doc["scores"]}
+    assert (score["faithful"]["reproduced"], score["faithful"]["run"]) == (1, 1)
+    assert score["no-output-derivative"]["breaks"] == ["exp6a/lstm-2x2"] and score["jku"]["partial"] == 1
+    text = explain.to_markdown(doc, figure_name="figures/hypotheses.png")
+    assert text == (Path(__file__).parent / "golden" / "hypotheses_6a.md").read_text()
+
+
+def test_prepare_adopts_trials_of_the_same_configuration(tmp_path):
+    _small_ledger(tmp_path)
+    exp = EXPS["exp6a"]
+    rows, spec_rows, _ = hyp.plan((BY_NAME["jku-reset"], BY_NAME["faithful"]), exp, "screen", SCREEN)
+    todo, adopted = explain.prepare(tmp_path, rows, spec_rows, exp.seed, "test")
+    assert adopted == 20 and todo == ()  # jku-reset at paper scale adopted whole; faithful is complete at paper scale
+    doc = explain.matrix(tmp_path, HYPS, SCREEN, [exp])
+    cell = next(c for c in doc["cells"] if c["hypothesis"] == "jku-reset")
+    assert cell["scale"] == "paper" and cell["seq_mean"] == 25_000
+
+
+def test_cli_explain_tables_only_writes_the_matrix_and_json(tmp_path):
+    _small_ledger(tmp_path)
+    result = CliRunner().invoke(cli.main, ["explain", "--tables-only", "--experiments", "exp6a", "--out", str(tmp_path), "--json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert {c["hypothesis"] for c in doc["cells"]} == {h.name for h in HYPS}
+    assert (tmp_path / "HYPOTHESES.md").exists() and (tmp_path / "figures" / "hypotheses.png").stat().st_size > 1000
+    bad = CliRunner().invoke(cli.main, ["explain", "--hypotheses", "jku-rest", "--out", str(tmp_path / "x")])
+    assert bad.exit_code == 2 and "did you mean 'jku-reset'" in bad.output and not (tmp_path / "x").exists()
+    bad = CliRunner().invoke(cli.main, ["explain", "--experiments", "xor", "--out", str(tmp_path / "x")])
+    assert bad.exit_code == 2 and "not a 1997 experiment" in bad.output
+
+
+def test_screening_stops_a_row_once_its_failures_decide_the_verdict(tmp_path):
+    assert explain.failures_allowed(100.0, 20) == 2 and explain.failures_allowed(97.0, 30) == 3
+    assert explain.failures_allowed(100.0, 5) == 0 and explain.failures_allowed(50.0, 10) == 6
+    exp = EXPS["exp6a"]
+    base = hyp.lstm_rows(exp)[0]
+    rows, spec_rows, _ = hyp.plan((BY_NAME["lr-mean"], BY_NAME["jku-reset"]), exp, "screen", SCREEN)
+    first = next(explain.rounds(rows, spec_rows, tmp_path, exp.seed))
+    assert first[0] == 2 and [r.config.trials for r in first[1]] == [2, 2]
+    ledger = Ledger(tmp_path / "ledger.sqlite")
+    for row, success in ((rows[0], False), (rows[1], True)):  # lr-mean: 3 failures of 20 planned (2 allowed)
+        for t in range(3):
+            ledger.add({"experiment": "exp6a", "row": base.name, "variant": row.variant, "model": "lstm97",
+                        "config_hash": row.config_hash(), "run_seed": exp.seed, "trial": t},
+                       _record(t, success, 30_000 if success else row.config.max_sequences), "test")
+    ledger.close()
+    k, todo, _ = next(explain.rounds(rows, spec_rows, tmp_path, exp.seed))
+    assert [r.variant for r in todo] == ["hyp-jku-reset"]  # the decided row is not run further
+    cell = next(c for c in explain.matrix(tmp_path, HYPS, SCREEN, [exp])["cells"] if c["hypothesis"] == "lr-mean")
+    assert cell["decided"] and cell["verdict"] == "differs" and cell["trials"] == 3 and cell["success_pct"] == 0.0
