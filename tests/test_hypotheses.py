@@ -86,7 +86,7 @@ def _train_one(row, seed=0, learn_sequences=1):
     cfg = row.config
     n_in, n_out = _io(row)
     rng = np.random.default_rng(seed)
-    net, step = lstm97.build(np.random.default_rng(1), cfg, n_in, n_out)
+    net, ws, step = lstm97.build(np.random.default_rng(1), cfg, n_in, n_out)
     arch = lstm97.architecture(cfg, n_in, n_out)
     ref = net.weights()
     T = 12
@@ -96,7 +96,7 @@ def _train_one(row, seed=0, learn_sequences=1):
     mask = np.ones(T, dtype=bool) if row.experiment in ("exp1", "exp2a", "exp2b") else np.arange(T) == T - 1
     idx = x.argmax(1).astype(np.int64) if one_hot else np.zeros(T, dtype=np.int64)
     x_dense = np.zeros((T, 0)) if one_hot else x
-    step(net, idx, x_dense, targets, mask, T, cfg.lr, True, np.zeros((T, n_out)))
+    step(net, ws, idx, x_dense, targets, mask, T, cfg.lr, True, np.zeros((T, n_out)))
     lstm97_reference.run_sequence(Net.of(ref, {"W_hid": net.M_hid, "W_out": net.M_out}), arch, x, targets, mask, cfg.lr,
                                   per_step=cfg.update == "step",
                                   output_derivative=cfg.output_derivative, reset_activation=cfg.reset_activation,

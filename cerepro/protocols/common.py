@@ -88,7 +88,7 @@ class Trial:
         self.start = time.perf_counter()
         self.seed = seeding.trial_seed(seed, row_key, trial)
         if build:  # initial weights from the trial's "init" stream
-            self.net, self.step = models.get(cfg.model).build(self.stream("init"), cfg, *cfg.sizes())
+            self.net, self.ws, self.step = models.get(cfg.model).build(self.stream("init"), cfg, *cfg.sizes())
 
     def stream(self, *name: str | int) -> np.random.Generator:
         """The trial's random stream of that name (seeding.stream)."""
