@@ -13,7 +13,8 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from cerepro.models.lstm97.arch import LR_SCALES, LSTMArch
+from cerepro.models.lstm97.arch import LSTMArch
+from cerepro.models.lstm97.settings import LR_SCALES
 from cerepro.models.ops import add_outer_row, apply_changes, dot_row, output_errors, sigmoid
 
 
