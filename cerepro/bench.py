@@ -1,11 +1,10 @@
 """Speed of every model kernel, measured against its plain-numpy reference in the same run.
 
-Time-steps per second of online training (forward pass, gradient, weight update), on one core, for the
-nets of the paper: the Reber nets of Table 1 (a target at every step), the adding net of Table 7 (T = 100, a
-target at the end only), the 2c nets of Table 3 at p = 50 and p = 1000 (one-hot inputs: one weight column per
-step, so the big net should run about as fast as the small one), the RTRL/BPTT nets of Tables 1 and 2, the later variants, and the nets random weight
-guessing draws (forward only: a guessed net does not learn). Each kernel runs for about `seconds` seconds
-(after compiling); the reference for about a tenth of that.
+Time-steps per second of online training (forward pass, gradient, weight update) on one core, for the nets of
+the paper: the Reber nets of Table 1 (a target at every step), the adding net of Table 7 (a target at the end
+only), the 2c nets of Table 3 at p = 50 and 1000 (one-hot inputs: one weight column per step), the RTRL/BPTT
+nets of Tables 1 and 2, the later variants, and the nets random weight guessing draws (forward only). Each
+kernel runs for about `seconds` seconds (after compiling), its reference (the registry's) about a tenth of that.
 """
 
 from __future__ import annotations
@@ -18,10 +17,9 @@ import numpy as np
 from numba import njit
 
 from cerepro import models
-from cerepro.models import elman_net, guess, lstm97_net, lstm_forget_net, rtrl
+from cerepro.generators import longlag, reber, twoseq
+from cerepro.generators.base import Batch, as_sequences, dense_inputs
 from cerepro.protocols.common import BaseRow
-from cerepro.tasks import longlag, reber, twoseq
-from cerepro.tasks.base import Batch, dense_inputs
 
 
 @dataclass(frozen=True)
@@ -29,8 +27,6 @@ class BenchCase:
     name: str
     cfg: BaseRow
     make_batch: Callable[[np.random.Generator, int], Batch]
-    arch: Callable  # (cfg, n_in, n_out) -> the architecture object of the model's numpy reference
-    reference: str  # module with run_sequence(params, masks, arch, x, targets, target_mask, lr, ...)
 
 
 def _adding_like(rng: np.random.Generator, n: int, T: int = 100) -> Batch:
@@ -64,57 +60,43 @@ RTRL_T1 = dict(model="rtrl", bias="none", input_to_output=True, outputs_recurren
 RTRL_T2 = dict(bias="none", input_to_output=True, recurrent=False, hidden_units=1, weight_range=0.2)
 LSTM_2C = dict(blocks=2, block_size=1, bias="none", recurrent=True, lr=0.01, weight_range=0.2)  # Table 3: 6p+64 weights
 GUESS_A1 = dict(model="guess", hidden_units=1, bias="b1", outputs_recurrent=True, input_to_output=True, weight_range=100.0)
-REF_LSTM, REF_RTRL = "cerepro.models.lstm97_reference", "cerepro.models.rtrl_reference"
-REF_GUESS = "cerepro.models.guess_reference"
 CASES = (
-    BenchCase("lstm97 reber 4x1", BaseRow(blocks=4, **LSTM_REBER), _reber, lstm97_net.arch, REF_LSTM),
-    BenchCase("lstm97 reber 3x2", BaseRow(blocks=3, block_size=2, **LSTM_REBER), _reber, lstm97_net.arch, REF_LSTM),
-    BenchCase("lstm97 adding T=100", BaseRow(blocks=2, block_size=2, bias="all", lr=0.5), _adding_like, lstm97_net.arch, REF_LSTM),
-    BenchCase("lstm97 2c p=q=50", BaseRow(**LSTM_2C), _two_c(50), lstm97_net.arch, REF_LSTM),
-    BenchCase("lstm97 2c p=q=1000", BaseRow(**LSTM_2C), _two_c(1000), lstm97_net.arch, REF_LSTM),
-    BenchCase("lstm-full reber 3x2", BaseRow(model="lstm-full", blocks=3, block_size=2, **LSTM_REBER), _reber,
-              lstm97_net.arch, "cerepro.models.lstm_full_reference"),
-    BenchCase("lstm-forget reber 3x2", BaseRow(model="lstm-forget", blocks=3, block_size=2, **LSTM_REBER), _reber,
-              lstm_forget_net.arch, "cerepro.models.lstm_forget_reference"),
-    BenchCase("rtrl reber 3 units", BaseRow(hidden_units=3, **RTRL_T1), _reber, rtrl.arch_from_cfg, REF_RTRL),
-    BenchCase("rtrl reber 12 units", BaseRow(hidden_units=12, **RTRL_T1), _reber, rtrl.arch_from_cfg, REF_RTRL),
-    BenchCase("elman reber 15 units", BaseRow(model="elman", hidden_units=15, bias="none", weight_range=0.2), _reber,
-              elman_net._arch, "cerepro.models.elman_reference"),
-    BenchCase("rtrl 2a p=4", BaseRow(model="rtrl", **RTRL_T2), _two_a(4), rtrl.arch_from_cfg, REF_RTRL),
-    BenchCase("rtrl 2a p=100", BaseRow(model="rtrl", **RTRL_T2), _two_a(100), rtrl.arch_from_cfg, REF_RTRL),
-    BenchCase("bptt 2a p=100", BaseRow(model="bptt", update="sequence", **RTRL_T2), _two_a(100), rtrl.arch_from_cfg,
-              "cerepro.models.bptt_reference"),
-    BenchCase("guess 3a T=100 A1 n=1", BaseRow(**GUESS_A1), _three_a, guess.arch, REF_GUESS),
-    BenchCase("guess 2a p=100", BaseRow(model="guess", **{**RTRL_T2, "weight_range": 100.0}), _two_a(100), guess.arch,
-              REF_GUESS),
+    BenchCase("lstm97 reber 4x1", BaseRow(blocks=4, **LSTM_REBER), _reber),
+    BenchCase("lstm97 reber 3x2", BaseRow(blocks=3, block_size=2, **LSTM_REBER), _reber),
+    BenchCase("lstm97 adding T=100", BaseRow(blocks=2, block_size=2, bias="all", lr=0.5), _adding_like),
+    BenchCase("lstm97 2c p=q=50", BaseRow(**LSTM_2C), _two_c(50)),
+    BenchCase("lstm97 2c p=q=1000", BaseRow(**LSTM_2C), _two_c(1000)),
+    BenchCase("lstm-full reber 3x2", BaseRow(model="lstm-full", blocks=3, block_size=2, **LSTM_REBER), _reber),
+    BenchCase("lstm-forget reber 3x2", BaseRow(model="lstm-forget", blocks=3, block_size=2, **LSTM_REBER), _reber),
+    BenchCase("rtrl reber 3 units", BaseRow(hidden_units=3, **RTRL_T1), _reber),
+    BenchCase("rtrl reber 12 units", BaseRow(hidden_units=12, **RTRL_T1), _reber),
+    BenchCase("elman reber 15 units", BaseRow(model="elman", hidden_units=15, bias="none", weight_range=0.2), _reber),
+    BenchCase("rtrl 2a p=4", BaseRow(model="rtrl", **RTRL_T2), _two_a(4)),
+    BenchCase("rtrl 2a p=100", BaseRow(model="rtrl", **RTRL_T2), _two_a(100)),
+    BenchCase("bptt 2a p=100", BaseRow(model="bptt", update="sequence", **RTRL_T2), _two_a(100)),
+    BenchCase("guess 3a T=100 A1 n=1", BaseRow(**GUESS_A1), _three_a),
+    BenchCase("guess 2a p=100", BaseRow(model="guess", **{**RTRL_T2, "weight_range": 100.0}), _two_a(100)),
 )
 
 
 @njit
-def _train_loop(step, W_hid, W_out, M_hid, M_out, spec, ws, x_index, x_dense, targets, target_mask, lengths, lr, out_y):
-    """Online training over a pool of sequences with any model's step kernel (cerepro.models)."""
+def _train_loop(step, net, ws, seqs, lr, out_y):
+    """Online training over a pool of sequences (generators.base.Sequences) with any model's step."""
+    x_index, x_dense, targets, target_mask, lengths = seqs
     for n in range(lengths.shape[0]):
-        step(W_hid, W_out, M_hid, M_out, spec, ws, x_index[n], x_dense[n], targets[n], target_mask[n], lengths[n], lr, True, out_y)
-
-
-def _kernel_args(batch: Batch):
-    one_hot = batch.inputs is None
-    x_index = batch.input_index if one_hot else np.zeros(batch.target_mask.shape, dtype=np.int64)
-    x_dense = np.zeros(batch.target_mask.shape + (0,)) if one_hot else batch.inputs
-    return x_index, x_dense, batch.targets, batch.target_mask, batch.lengths
+        step(net, ws, x_index[n], x_dense[n], targets[n], target_mask[n], lengths[n], lr, True, out_y)
 
 
 def _kernel_rate(case: BenchCase, rng: np.random.Generator, seconds: float) -> float:
     n_in, n_out = _sizes(case)
-    net = models.get(case.cfg.model).build(np.random.default_rng(0), case.cfg, n_in, n_out)
-    warm = case.make_batch(rng, 2)
+    net, ws, step = models.get(case.cfg.model).build(np.random.default_rng(0), case.cfg, n_in, n_out)
     out_y = np.zeros((4096, n_out))
-    _train_loop(net.step, *net.args(), *_kernel_args(warm), case.cfg.lr, out_y)  # compile outside the timing
+    _train_loop(step, net, ws, as_sequences(case.make_batch(rng, 2)), case.cfg.lr, out_y)  # compile outside the timing
     n, best = 8, 0.0
     while True:
         batch = case.make_batch(rng, n)
         t0 = time.perf_counter()
-        _train_loop(net.step, *net.args(), *_kernel_args(batch), case.cfg.lr, out_y)
+        _train_loop(step, net, ws, as_sequences(batch), case.cfg.lr, out_y)
         elapsed = time.perf_counter() - t0
         best = max(best, batch.lengths.sum() / elapsed)
         if elapsed > seconds or n > 1_000_000:
@@ -123,18 +105,15 @@ def _kernel_rate(case: BenchCase, rng: np.random.Generator, seconds: float) -> f
 
 
 def _reference_rate(case: BenchCase, rng: np.random.Generator, seconds: float) -> float:
-    import importlib
-
     n_in, n_out = _sizes(case)
-    net = models.get(case.cfg.model).build(np.random.default_rng(0), case.cfg, n_in, n_out)
-    ref = importlib.import_module(case.reference)
-    arch = case.arch(case.cfg, n_in, n_out)
+    model = models.get(case.cfg.model)
+    net = model.build(np.random.default_rng(0), case.cfg, n_in, n_out).net
+    ref, arch = model.reference(), model.architecture(case.cfg, n_in, n_out)
     steps, t0 = 0, time.perf_counter()
     while time.perf_counter() - t0 < seconds:
         batch = case.make_batch(rng, 1)
         L = int(batch.lengths[0])
-        x = dense_inputs(batch)[0, :L]
-        ref.run_sequence(net.params, net.masks, arch, x, batch.targets[0, :L], batch.target_mask[0, :L], case.cfg.lr)
+        ref.run_sequence(net, arch, dense_inputs(batch)[0, :L], batch.targets[0, :L], batch.target_mask[0, :L], case.cfg.lr)
         steps += L
     return steps / (time.perf_counter() - t0)
 

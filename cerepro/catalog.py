@@ -74,10 +74,18 @@ def find(name: str) -> Outline:
 
 
 def _default_model(raw: dict) -> str:
-    """The protocol's default model, for a spec that names none (the slow path: imports the protocols)."""
-    from cerepro.config import protocol_class
-
+    """The protocol's default model, for a spec that names none (the slow path: imports the protocols' registry)."""
     return protocol_class(raw.get("protocol"), "protocol").model
+
+
+def protocol_class(protocol: str, where: str) -> type:
+    """The row dataclass of a protocol (importing the protocols' registry; their kernels load when a trial runs)."""
+    from cerepro.protocols import PROTOCOLS
+
+    if not isinstance(protocol, str) or protocol not in PROTOCOLS:
+        known = ", ".join(PROTOCOLS)
+        raise SpecError(f"{where}: unknown protocol {protocol!r}{hint(str(protocol), PROTOCOLS)}; protocols: {known}")
+    return PROTOCOLS[protocol].row
 
 
 @lru_cache(maxsize=1)

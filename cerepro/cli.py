@@ -75,11 +75,11 @@ def list_cmd() -> None:
     """Name the experiments, their aliases and the models."""
     from cerepro import catalog, views
     from cerepro.models import MODELS
-    from cerepro.tasks import TASKS
+    from cerepro.generators import TASKS
 
     outlines = _checked(lambda: [catalog.outline(p) for p in catalog.experiments()])
     out.print(views.experiments(outlines, out.width))
-    out.print(views.models({name: doc for name, (_, doc) in MODELS.items()}, out.width))
+    out.print(views.models({name: model.description for name, model in MODELS.items()}, out.width))
     out.print(f"Tasks for 'cerepro sample': {', '.join(TASKS)}")
 
 
@@ -93,7 +93,7 @@ def sample(task: str, n: int, seed: int) -> None:
 
     import numpy as np
 
-    from cerepro.tasks import TASKS
+    from cerepro.generators import TASKS
     from cerepro.terminal import sample_lines
 
     if task not in TASKS:

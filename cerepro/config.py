@@ -184,13 +184,11 @@ def _check_limit(key: str, value: Any, where: str) -> None:
 
 
 def protocol_class(protocol: str, where: str) -> type:
-    """The row dataclass of a protocol (importing the protocols, and with them the compiled kernels)."""
-    from cerepro.protocols import PROTOCOLS
+    """The row dataclass of a protocol (catalog.protocol_class); registers `resolve` with the protocols first."""
+    from cerepro.protocols.common import register_experiments
 
-    if not isinstance(protocol, str) or protocol not in PROTOCOLS:
-        known = ", ".join(PROTOCOLS)
-        raise SpecError(f"{where}: unknown protocol {protocol!r}{hint(str(protocol), PROTOCOLS)}; protocols: {known}")
-    return PROTOCOLS[protocol][1]
+    register_experiments(resolve)  # a protocol that measures another experiment's nets looks it up there
+    return catalog.protocol_class(protocol, where)
 
 
 def build_config(cls: type, settings: dict[str, Any], where: str) -> BaseRow:

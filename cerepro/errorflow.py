@@ -1,28 +1,10 @@
 """Error flow back through time (Section 3.1 eqs. 2-3, Section 3.2, Appendix A.2), measured.
 
-The paper's quantity is the factor by which an error signal is scaled when it is sent back q steps from unit u
-to unit v,
-
-    d theta_v(t-q) / d theta_u(t),        theta_j(t) = f'_j(net_j(t)) sum_i w_ij theta_i(t+1)        (eq. 2)
-
-theta_j being the error at unit j's net input (for BPTT, -dE/dnet_j). For one unit with one self-connection it
-is prod_{m=1..q} f'(net(t-m)) w; for n fully connected units a sum of n^(q-1) such products (eq. 3), bounded
-by the "weak upper bound" n (f'_max ||W||_A)^q with ||W||_A = max_r sum_s |w_rs| and f'_max = 0.25 for the
-logistic (end of Section 3.1). In the 1997 LSTM (Appendix A.2) an error arriving at a cell's output y^c(t)
-enters its constant error carousel scaled by y^out(t) h'(s(t)), stays the same in the CEC however far back it
-goes (d theta_s(t-q) / d theta_s(t) = 1 with the truncated gradient), and leaves it into the cell input as
-g'(net_c(t-q)) y^in(t-q) and into the input gate as g(net_c(t-q)) f'_in(net_in(t-q)).
-
-How the numbers are obtained: by the models' own backward passes, not by code of our own. For every probed
-step s a probe input unit is added that is 1 at step s and 0 elsewhere, with all its weights 0, so the
-forward pass is unchanged. The weight change the model's learning rule gives a probe weight w_{v, probe(s)}
-(learning rate 1) is -dE/dw_{v, probe(s)} = theta_v(s): one backward pass of bptt_reference,
-lstm_full_reference or the truncated lstm97_reference yields theta_v(s) for every unit v with input
-connections and every probed step s. The error is injected at the last step t of the sequence through one
-unit u only: its target is its output plus 1, every other output's target is its own output, and a
-separate output layer is replaced by one output reading u alone (output layers feed nothing back, so the
-net's trajectory stays the same). Setting a probe weight to +-eps perturbs net_v(s) alone, which gives the
-finite-difference check of every number from forward passes only.
+The quantity is d theta_v(t-q) / d theta_u(t), theta_j(t) = f'_j(net_j(t)) sum_i w_ij theta_i(t+1) (eq. 2): how
+much of an error injected at unit u at the last step t reaches unit v q steps back. It is read off the models'
+own backward passes (bptt_reference, lstm_full_reference, the truncated lstm97_reference) through probe input
+units, one per probed step, whose weights are 0 (the forward pass is unchanged) and whose weight change is
+theta_v(s); +-eps on a probe weight gives the finite-difference check. docs/error-flow.md has the method.
 """
 
 from __future__ import annotations
@@ -32,10 +14,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cerepro.models import bptt_reference, lstm97_reference, lstm_full_reference
-from cerepro.models import lstm97, rtrl
-from cerepro.models.lstm97 import LSTMArch
-from cerepro.models.rtrl import RNNArch
+from cerepro.models.bptt import reference as bptt_reference
+from cerepro.models.common import Net
+from cerepro.models.lstm97 import arch as lstm97
+from cerepro.models.lstm97 import reference as lstm97_reference
+from cerepro.models.lstm97.arch import LSTMArch
+from cerepro.models.lstm_full import reference as lstm_full_reference
+from cerepro.models.rtrl import arch as rtrl
+from cerepro.models.rtrl.arch import RNNArch
 
 F_PRIME_MAX = 0.25  # max of the logistic's derivative (Section 3.1)
 LSTM_GRADIENTS = ("truncated", "full")  # lstm97_reference (Appendix A.1) | lstm_full_reference (BPTT)
@@ -138,14 +124,14 @@ def rnn_probe(params: dict[str, np.ndarray], arch: RNNArch, x: np.ndarray, steps
 def rnn_outputs(params: dict[str, np.ndarray], arch: RNNArch, x: np.ndarray) -> np.ndarray:
     """(L, K) the net's outputs: bptt_reference's forward pass, learning off."""
     L = x.shape[0]
-    return bptt_reference.run_sequence({k: v.copy() for k, v in params.items()}, rtrl.masks(arch), arch, x,
+    return bptt_reference.run_sequence(Net.of({k: v.copy() for k, v in params.items()}, rtrl.masks(arch)), arch, x,
                                        np.zeros((L, arch.n_out)), np.zeros(L, dtype=bool), 1.0, learn=False)
 
 
 def rnn_theta(probed: Probed) -> np.ndarray:
     """(R, P) theta_v(s) = -dE/dnet_v(s) for every recurrent unit v and probed step s, by bptt_reference's BPTT."""
     params = {k: v.copy() for k, v in probed.params.items()}
-    bptt_reference.run_sequence(params, probed.masks, probed.arch, probed.x, probed.targets, probed.target_mask, 1.0)
+    bptt_reference.run_sequence(Net.of(params, probed.masks), probed.arch, probed.x, probed.targets, probed.target_mask, 1.0)
     return params["W_hid"][:, probed.probe_col : probed.probe_col + probed.steps.shape[0]].copy()
 
 
@@ -187,7 +173,7 @@ def lstm_probe(params: dict[str, np.ndarray], arch: LSTMArch, x: np.ndarray, ste
 def lstm_outputs(params: dict[str, np.ndarray], arch: LSTMArch, x: np.ndarray, record: dict | None = None) -> np.ndarray:
     """(L, K) outputs of lstm97_reference's forward pass (learning off; lstm-full's forward pass is the same)."""
     L = x.shape[0]
-    return lstm97_reference.run_sequence({k: v.copy() for k, v in params.items()}, lstm97.masks(arch), arch, x,
+    return lstm97_reference.run_sequence(Net.of({k: v.copy() for k, v in params.items()}, lstm97.masks(arch)), arch, x,
                                          np.zeros((L, arch.n_out)), np.zeros(L, dtype=bool), 1.0, learn=False, record=record)
 
 
@@ -195,7 +181,7 @@ def lstm_theta(probed: Probed, gradient: str) -> np.ndarray:
     """(U, P) -dE/dnet of every cell and gate at every probed step: by lstm97_reference's truncated gradient
     (Appendix A.1, per-step update) or lstm_full_reference's BPTT, learning rate 1."""
     params = {k: v.copy() for k, v in probed.params.items()}
-    args = (params, probed.masks, probed.arch, probed.x, probed.targets, probed.target_mask, 1.0)
+    args = (Net.of(params, probed.masks), probed.arch, probed.x, probed.targets, probed.target_mask, 1.0)
     if gradient == "truncated":
         lstm97_reference.run_sequence(*args, per_step=True)
     elif gradient == "full":

@@ -15,8 +15,8 @@ import contextlib
 import logging
 from typing import Any, Iterator
 
+from cerepro import dispatch
 from cerepro.config import Row
-from cerepro.protocols import PROTOCOLS
 
 CONNECT_TIMEOUT_S = 10  # a typo in --scheduler should fail fast; dask's own default waits 30 s
 CLOSE_TIMEOUT_S = 10  # Ctrl-C should not hang on a cluster that no longer answers
@@ -59,7 +59,7 @@ def _connect(address: str) -> Any:
 
 def _trial(protocol: str, row: Row, seed: int, trial: int) -> dict[str, Any]:
     """One trial on a worker: the same pure function of (row, seed, trial) as in the local pool."""
-    return PROTOCOLS[protocol][0].run_trial(row.config, seed, row.seed_key, trial)
+    return dispatch.run_trial(protocol, row.config, seed, row.seed_key, trial)
 
 
 def dask_trials(protocol: str, jobs: list[tuple[Row, int]], seed: int, workers: int,

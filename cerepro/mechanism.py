@@ -1,23 +1,11 @@
 """The mechanism made visible: gates, cell states and outputs of a trained 1997 LSTM over one test sequence.
 
-Trains one net on the faithful row of Exp 4 (adding, T = 100) or Exp 6a (temporal order) with the paper's
-protocol (cerepro.protocols.online.run_trial, trial 0 of the experiment's run seed, so the net is exactly
-trial 0 of the results table), then runs one fresh sequence through the plain-numpy forward pass of
-lstm97_reference (learning off) and records, per step t (notation of lstm97.py):
-
-    g    (L, H)  g(net_c(t)), the squashed cell input
-    y_in (L, C)  input-gate activations      y_out (L, C)  output-gate activations
-    s    (L, H)  cell states, s(t) = s(t-1) + y_in(t) g(net_c(t)), s(-1) = 0 (the CEC, eq. 9)
-    y_c  (L, H)  cell outputs y^out(t) h(s(t))
-    y    (L, K)  net outputs
-
-What one expects to see (Sections 5.4, 5.6): the input gates stay shut over the distractors and open at the
-relevant inputs (marked pairs; X/Y at t1, t2), the cell states step there and hold flat in between, and the
-output gates open at the end, where the target is given.
-
-Timing (this machine, numba cache warm): 6a trains in ~1-5 s (31,006 sequences); the adding net in ~18 s
-(628,574 sequences to ST3(0.01)); `figures()` takes ~25-30 s. The adding run is capped at FIGURE_CAP sequences
-so `cerepro report` stays bounded if the spec or seed changes; each title says whether ST3 was reached.
+Trains trial 0 of the faithful row of Exp 4 (adding, T = 100) or Exp 6a (temporal order) by the paper's protocol
+(the net of the results table), then runs one fresh sequence through the numpy reference (models/lstm97, no
+learning) and records per step g(net_c), y^in, y^out, s, y^c and y. One expects the input gates shut over the
+distractors and open at the relevant inputs, the cell states stepping there and holding flat in between, and
+the output gates opening at the end. Timing (numba cache warm): 6a trains in ~1-5 s, the adding net in ~18 s
+(628,574 sequences); `figures()` takes ~25-30 s; the adding run is capped at FIGURE_CAP sequences.
 """
 
 from __future__ import annotations
@@ -28,9 +16,12 @@ from pathlib import Path
 import numpy as np
 
 from cerepro import config, seeding
-from cerepro.models import lstm97, lstm97_net, lstm97_reference
-from cerepro.protocols import online
-from cerepro.tasks.base import Batch, dense_inputs
+from cerepro.generators.base import Batch, dense_inputs
+from cerepro.models import lstm97
+from cerepro.models.common import Net
+from cerepro.models.lstm97 import reference as lstm97_reference
+from cerepro.protocols.online import trial as online
+from cerepro.protocols.online.settings import OnlineRow
 
 EXPERIMENTS = ("exp6a", "exp4")  # the two experiments with a mechanism figure (rows[0]: 6a's row, adding T = 100)
 FIGURE_CAP = 1_500_000  # cap on training sequences for figures(): ~45 s worst case; the paper's mean is 74,000
@@ -38,15 +29,15 @@ FIGURE_CAP = 1_500_000  # cap on training sequences for figures(): ~45 s worst c
 
 
 def train_net(exp_name: str, seed: int | None = None, max_sequences: int | None = None, trial: int = 0,
-              record: dict | None = None) -> tuple[online.OnlineRow, dict[str, np.ndarray]]:
+              record: dict | None = None) -> tuple[OnlineRow, dict[str, np.ndarray]]:
     """Train trial `trial` of the experiment's first faithful row by the paper's protocol; return (cfg, final weights).
 
-    seed: run seed (None = the spec's, so the net is the results table's trial); max_sequences: lower cap (None =
-    the spec's). record, if given, receives the trial record (outcome, sequences, test results, ...)."""
+    seed: run seed (None = the experiment's, so the net is the results table's trial); max_sequences: lower cap
+    (None = the row's). record, if given, receives the trial record (outcome, sequences, test results, ...)."""
     exp = config.resolve(exp_name)
     row = exp.rows[0]
     cfg = row.config
-    if not isinstance(cfg, online.OnlineRow) or cfg.model != "lstm97":
+    if not isinstance(cfg, OnlineRow) or cfg.model != "lstm97":
         raise ValueError(f"{exp_name}: mechanism figures need an on-line 1997 LSTM row, got {type(cfg).__name__}/{cfg.model}")
     if max_sequences is not None:
         cfg = dataclasses.replace(cfg, max_sequences=max_sequences)
@@ -57,31 +48,32 @@ def train_net(exp_name: str, seed: int | None = None, max_sequences: int | None 
     return cfg, params
 
 
-def fresh_sequences(exp_name: str, cfg: online.OnlineRow, seed: int | None = None, trial: int = 0, n: int = 1) -> Batch:
+def fresh_sequences(exp_name: str, cfg: OnlineRow, seed: int | None = None, trial: int = 0, n: int = 1) -> Batch:
     """n fresh sequences from the trial's own "mechanism" stream (never seen in training, checking or testing)."""
     exp = config.resolve(exp_name)
     tseed = seeding.trial_seed(exp.seed if seed is None else seed, exp.rows[0].seed_key, trial)
-    return online.generate(cfg, seeding.stream(tseed, "mechanism"), n)
+    return online.draw(cfg, seeding.stream(tseed, "mechanism"), n)
 
 
-def trace(cfg: online.OnlineRow, params: dict[str, np.ndarray], batch: Batch, index: int = 0) -> dict[str, np.ndarray]:
+def trace(cfg: OnlineRow, params: dict[str, np.ndarray], batch: Batch, index: int = 0) -> dict[str, np.ndarray]:
     """Forward pass (no learning) over sequence `index` of `batch`, recording every step.
 
     Returns {"x" (L, I), "g" (L, H), "y_in" (L, C), "y_out" (L, C), "s" (L, H), "y_c" (L, H), "y" (L, K),
     "target" (K,) end target, "block" (H,) block of each cell}; L is the sequence's length. `params` is not changed."""
-    arch = lstm97_net.arch(cfg, *online.TASK_IO[cfg.task])
+    arch = lstm97.architecture(cfg, *cfg.sizes())
     L = int(batch.lengths[index])
     x = dense_inputs(batch)[index, :L]  # (L, I)
     targets, mask = batch.targets[index, :L], batch.target_mask[index, :L]  # (L, K), (L,)
     rec: dict[str, list] = {}
-    weights = {k: v.copy() for k, v in params.items()}  # the reference works in place; learn=False, but be safe
-    lstm97_reference.run_sequence(weights, lstm97.masks(arch), arch, x, targets, mask, cfg.lr, learn=False, record=rec)
+    masks = lstm97.masks(arch)  # the reference works in place; learn=False, but be safe: copies
+    net = Net.of({k: v.copy() for k, v in params.items()}, masks)
+    lstm97_reference.run_sequence(net, arch, x, targets, mask, cfg.lr, learn=False, record=rec)
     out = {key: np.stack(values) for key, values in rec.items()}
     out.update(x=x, target=targets[L - 1].copy(), block=np.arange(arch.n_cells) // arch.block_size)
     return out
 
 
-def _outcome(cfg: online.OnlineRow, rec: dict) -> str:
+def _outcome(cfg: OnlineRow, rec: dict) -> str:
     """One phrase: did the trial reach the paper's stopping criterion, and after how many sequences."""
     rule = f"ST3({cfg.st3_beta:g})"
     if rec["outcome"] == "success":
@@ -127,7 +119,7 @@ def figure(exp_name: str, path: Path, seed: int | None = None, trial: int = 0, m
                 f"(|error| {abs(out - target):.3f}: {verdict} by ABS({cfg.abs_threshold:g}))")
         task = f"row {exp.rows[0].name}"
     else:
-        from cerepro.tasks import temporal
+        from cerepro.generators import temporal
 
         pos = batch.info["positions"][index]  # (2,) 0-based t1, t2
         cls = int(batch.info["classes"][index])
@@ -176,7 +168,7 @@ def figure(exp_name: str, path: Path, seed: int | None = None, trial: int = 0, m
             ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=7, frameon=False)
     ax_y.set_xlabel(f"time step (0-based) of one fresh test sequence of length {L}; red dashed: relevant inputs; "
                     "dotted: last step (target given)")
-    n_w = lstm97.n_weights(lstm97_net.arch(cfg, *online.TASK_IO[cfg.task]))
+    n_w = cfg.n_weights()
     fig.suptitle(f"{exp.title}: inside the faithful 1997 LSTM ({cfg.blocks} blocks x {cfg.block_size} cells, {n_w} weights, "
                  f"{task})\nrun seed {exp.seed if seed is None else seed}, trial {trial}: {_outcome(cfg, rec)}\n{what}",
                  fontsize=9)

@@ -72,10 +72,9 @@ def _report(k: int) -> None:
 
 
 def _trial_job(protocol: str, row: Row, seed: int, trial: int) -> tuple[Row, int, dict[str, Any]]:
-    from cerepro.protocols import PROTOCOLS
+    from cerepro import dispatch
 
-    module = PROTOCOLS[protocol][0]
-    record = module.run_trial(row.config, seed, row.seed_key, trial, progress=_report if _progress_queue else None)
+    record = dispatch.run_trial(protocol, row.config, seed, row.seed_key, trial, progress=_report if _progress_queue else None)
     return row, trial, record
 
 
@@ -227,14 +226,13 @@ def _warm_up(protocol: str, jobs: list[tuple[Row, int]]) -> None:
 
     Protocol kernels take the model's step function as an argument, and numba's on-disk cache does not
     serve such kernels across processes; without this every worker would compile them again."""
-    from cerepro.protocols import PROTOCOLS
+    from cerepro import dispatch
 
-    module = PROTOCOLS[protocol][0]
     seen: set[str] = set()
     for row, _ in jobs:
         if row.config.model not in seen:
             seen.add(row.config.model)
-            module.run_trial(dataclasses.replace(row.config, max_sequences=1, chunk=1), 0, "warm-up", 0)
+            dispatch.run_trial(protocol, dataclasses.replace(row.config, max_sequences=1, chunk=1), 0, "warm-up", 0)
 
 
 def _drain(progress_queue: Any) -> Iterator[tuple[None, None, int]]:

@@ -96,12 +96,11 @@ def _ordered(exp: Experiment, keys: list[tuple[str, str]], by_key: dict[tuple[st
 def write(exp: Experiment, command: tuple[Row, ...], seed: int, ledger: Ledger, out_dir: Path) -> dict[str, Any]:
     """Write the experiment's tables from the ledger (nothing if it holds no trial of the experiment).
     Returns the table, the keys (row, variant) of the command's rows, and the paths written."""
-    from cerepro.protocols import PROTOCOLS
+    from cerepro import dispatch  # the protocol's own columns, and a guess row's counts
 
-    summarize = getattr(PROTOCOLS[exp.protocol][0], "summarize", None)  # optional: the protocol's own columns
     entries, per_row = [], []
     for row, records in view(exp, command, seed, ledger):
-        extra = summarize(row.config, records) if summarize else None
+        extra = dispatch.summarize(exp.protocol, row.config, records)
         entries.append(results.table_row(row, records, seed, __version__, extra))
         per_row.append((row, records))
     table = results.build_table(entries)

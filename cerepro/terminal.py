@@ -80,10 +80,10 @@ def finish(result: dict[str, Any], plan: Any, out_path: Path, out: Console, err:
 
 
 def sample_lines(batch: Any) -> list[dict]:
-    """One JSON-able object per generated sequence of a Batch (cerepro.tasks.base)."""
+    """One JSON-able object per generated sequence of a Batch (cerepro.generators.base)."""
     import numpy as np
 
-    from cerepro.tasks.base import dense_inputs
+    from cerepro.generators.base import dense_inputs
 
     lines = []
     dense = dense_inputs(batch) if (batch.inputs is not None or batch.n_in <= 16) else None

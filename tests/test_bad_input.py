@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cerepro import cli
-from cerepro.protocols import reber as proto
+from cerepro.protocols.reber import trial as proto
 
 VALID = {
     "experiment": "mine",

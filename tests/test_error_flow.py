@@ -11,7 +11,12 @@ import pytest
 from click.testing import CliRunner
 
 from cerepro import cli, errorflow as ef, errorflow_report, seeding
-from cerepro.models import bptt_reference, lstm97, lstm97_reference, lstm_full_reference, rtrl
+from cerepro.models.bptt import reference as bptt_reference
+from cerepro.models.common import Net
+from cerepro.models.lstm97 import arch as lstm97
+from cerepro.models.lstm97 import reference as lstm97_reference
+from cerepro.models.lstm_full import reference as lstm_full_reference
+from cerepro.models.rtrl import arch as rtrl
 from cerepro.protocols import errorflow as protocol
 
 LAGS = ef.lag_grid(60, 12)  # 1 .. 60
@@ -122,14 +127,14 @@ def test_probe_errors_summed_against_the_inputs_are_the_models_input_weight_grad
         probed = ef.rnn_probe(params, arch, x, steps, unit=4)
         theta = ef.rnn_theta(probed)
         plain = {k: v.copy() for k, v in params.items()}
-        bptt_reference.run_sequence(plain, rtrl.masks(arch), arch, x, probed.targets, probed.target_mask, 1.0)
+        bptt_reference.run_sequence(Net.of(plain, rtrl.masks(arch)), arch, x, probed.targets, probed.target_mask, 1.0)
     else:
         params, arch, x = _adding_lstm()
         probed = ef.lstm_probe(params, arch, x, steps, cell=1)
         theta = ef.lstm_theta(probed, model)
         plain = {"W_hid": params["W_hid"].copy(), "W_out": np.zeros_like(params["W_out"])}
         plain["W_out"][0, 3 + 1] = 1.0  # the readout of cell 1, as lstm_probe puts it
-        args = (plain, lstm97.masks(arch), arch, x, probed.targets, probed.target_mask, 1.0)
+        args = (Net.of(plain, lstm97.masks(arch)), arch, x, probed.targets, probed.target_mask, 1.0)
         if model == "truncated":
             lstm97_reference.run_sequence(*args, per_step=True)
         else:

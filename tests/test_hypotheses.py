@@ -13,7 +13,9 @@ from click.testing import CliRunner
 
 from cerepro import cli, config, explain, hypotheses as hyp
 from cerepro.ledger import Ledger
-from cerepro.models import lstm97, lstm97_net, lstm97_reference
+from cerepro.models import lstm97
+from cerepro.models.common import Net
+from cerepro.models.lstm97 import reference as lstm97_reference
 
 HYPS, SCREEN = hyp.load()
 BY_NAME = {h.name: h for h in HYPS}
@@ -23,13 +25,7 @@ COLUMNS = [(e, r) for e in EXPS.values() for r in hyp.lstm_rows(e)]
 
 def _io(row):
     """(n_in, n_out) of a row's net, as its protocol sizes it."""
-    from cerepro.protocols import longlag, online
-
-    if row.experiment == "exp1":
-        return 7, 7
-    if row.experiment.startswith("exp2"):
-        return longlag.sizes(row.config)
-    return online.TASK_IO[row.config.task]
+    return row.config.sizes()
 
 
 def test_the_shipped_hypotheses_are_complete():
@@ -90,9 +86,9 @@ def _train_one(row, seed=0, learn_sequences=1):
     cfg = row.config
     n_in, n_out = _io(row)
     rng = np.random.default_rng(seed)
-    net = lstm97_net.build(np.random.default_rng(1), cfg, n_in, n_out)
-    arch = lstm97_net.arch(cfg, n_in, n_out)
-    ref = {k: v.copy() for k, v in net.params.items()}
+    net, ws, step = lstm97.build(np.random.default_rng(1), cfg, n_in, n_out)
+    arch = lstm97.architecture(cfg, n_in, n_out)
+    ref = net.weights()
     T = 12
     x = np.eye(n_in)[rng.integers(0, n_in, T)] if n_in > 3 else rng.uniform(-1, 1, (T, n_in))
     one_hot = n_in > 3
@@ -100,11 +96,12 @@ def _train_one(row, seed=0, learn_sequences=1):
     mask = np.ones(T, dtype=bool) if row.experiment in ("exp1", "exp2a", "exp2b") else np.arange(T) == T - 1
     idx = x.argmax(1).astype(np.int64) if one_hot else np.zeros(T, dtype=np.int64)
     x_dense = np.zeros((T, 0)) if one_hot else x
-    net.step(*net.args(), idx, x_dense, targets, mask, T, cfg.lr, True, np.zeros((T, n_out)))
-    lstm97_reference.run_sequence(ref, net.masks, arch, x, targets, mask, cfg.lr, per_step=cfg.update == "step",
+    step(net, ws, idx, x_dense, targets, mask, T, cfg.lr, True, np.zeros((T, n_out)))
+    lstm97_reference.run_sequence(Net.of(ref, {"W_hid": net.M_hid, "W_out": net.M_out}), arch, x, targets, mask, cfg.lr,
+                                  per_step=cfg.update == "step",
                                   output_derivative=cfg.output_derivative, reset_activation=cfg.reset_activation,
                                   lr_scale=cfg.lr_scale)
-    return net.params, ref
+    return net.weights(), ref
 
 
 @pytest.mark.parametrize("name", [h.name for h in HYPS])

@@ -10,9 +10,11 @@ import numpy as np
 import pytest
 
 from cerepro import config, mechanism, models, seeding
-from cerepro.models import lstm97, lstm97_net, lstm97_reference
-from cerepro.protocols import online
-from cerepro.tasks.base import dense_inputs
+from cerepro.generators.base import as_sequences, dense_inputs
+from cerepro.models import lstm97
+from cerepro.models.common import Net
+from cerepro.models.lstm97 import reference as lstm97_reference
+from cerepro.protocols.online import trial as online
 
 TINY = 40  # training sequences: enough to move the weights off their init, seconds to run
 
@@ -26,7 +28,7 @@ def trained(request):
 
 
 def _arch(cfg):
-    return lstm97_net.arch(cfg, *online.TASK_IO[cfg.task])
+    return lstm97.architecture(cfg, *cfg.sizes())
 
 
 def test_train_net_returns_the_final_weights_of_the_specs_trial_and_keep_params_changes_nothing(trained):
@@ -37,7 +39,7 @@ def test_train_net_returns_the_final_weights_of_the_specs_trial_and_keep_params_
     assert rec["outcome"] == "cap" and rec["sequences"] == TINY
     masks = lstm97.masks(_arch(cfg))
     init = models.get("lstm97").build(seeding.stream(seeding.trial_seed(exp.seed, row.seed_key, 0), "init"), cfg,
-                                      *online.TASK_IO[cfg.task]).params
+                                      *cfg.sizes()).net.weights()
     for key, mask in masks.items():
         assert params[key].shape == mask.shape
         assert np.all(params[key][mask == 0] == 0.0)  # absent connections stay absent
@@ -56,15 +58,14 @@ def test_trace_reproduces_the_reference_and_the_kernel_outputs_exactly(trained):
         tr = mechanism.trace(cfg, params, batch, i)
         L = int(batch.lengths[i])
         x = dense_inputs(batch)[i, :L]
-        ref = lstm97_reference.run_sequence({k: v.copy() for k, v in params.items()}, masks, arch, x,
+        ref = lstm97_reference.run_sequence(Net.of({k: v.copy() for k, v in params.items()}, masks), arch, x,
                                             batch.targets[i, :L], batch.target_mask[i, :L], cfg.lr, learn=False)
         np.testing.assert_array_equal(tr["y"], ref)  # recording does not change the forward pass
-        net = models.get("lstm97").build(np.random.default_rng(0), cfg, *online.TASK_IO[cfg.task])
-        for key in params:
-            net.params[key][:] = params[key]
-        x_index, x_dense, targets, mask, lengths, _ = online.kernel_arrays(batch)
+        net, ws, step = models.get("lstm97").build(np.random.default_rng(0), cfg, *cfg.sizes())
+        net.W_hid[:], net.W_out[:] = params["W_hid"], params["W_out"]
+        x_index, x_dense, targets, mask, lengths = as_sequences(batch)
         y_ker = np.zeros((batch.targets.shape[1], arch.n_out))
-        net.step(*net.args(), x_index[i], x_dense[i], targets[i], mask[i], lengths[i], cfg.lr, False, y_ker)
+        step(net, ws, x_index[i], x_dense[i], targets[i], mask[i], lengths[i], cfg.lr, False, y_ker)
         np.testing.assert_allclose(tr["y"], y_ker[:L], atol=1e-12)  # and it is the compiled net's forward pass
         assert tr["s"].shape == (L, arch.n_cells) and tr["y_in"].shape == (L, arch.n_blocks)
         np.testing.assert_array_equal(tr["target"], batch.targets[i, L - 1])

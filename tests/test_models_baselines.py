@@ -8,9 +8,18 @@ import numpy as np
 import pytest
 
 from cerepro import models
-from cerepro.models import bptt_kernel, elman_kernel, lstm97, lstm_full_kernel, rtrl, rtrl_kernel
-from cerepro.models import bptt_reference, elman_reference, lstm_full_reference, rtrl_reference
-from cerepro.models.lstm97_kernel import make_spec as lstm_spec
+from cerepro.models.bptt import kernel as bptt_kernel
+from cerepro.models.bptt import reference as bptt_reference
+from cerepro.models.common import Net
+from cerepro.models.elman import kernel as elman_kernel
+from cerepro.models.elman import reference as elman_reference
+from cerepro.models.lstm97 import arch as lstm97
+from cerepro.models.lstm97.kernel import make_setup as lstm_setup
+from cerepro.models.lstm_full import kernel as lstm_full_kernel
+from cerepro.models.lstm_full import reference as lstm_full_reference
+from cerepro.models.rtrl import arch as rtrl
+from cerepro.models.rtrl import kernel as rtrl_kernel
+from cerepro.models.rtrl import reference as rtrl_reference
 from cerepro.protocols.common import BaseRow
 
 
@@ -124,15 +133,14 @@ def learned_gradient(run, params, lr=1e-3):
     return {k: -(after[k] - params[k]) / lr for k in params}
 
 
-def kernel_runner(kernel, spec, ws, masks, x, targets, mask, one_hot=False):
+def kernel_runner(kernel, setup, ws, masks, x, targets, mask, one_hot=False):
     """run(params, lr) through a compiled kernel, dense inputs."""
     T = x.shape[0]
     x_index = np.zeros(T, dtype=np.int64) if not one_hot else np.argmax(x, axis=1).astype(np.int64)
     x_dense = x if not one_hot else np.zeros((T, 0))
 
     def run(p, lr):
-        kernel(p["W_hid"], p["W_out"], masks["W_hid"], masks["W_out"], spec, ws, x_index, x_dense, targets, mask, T, lr,
-               True, np.zeros((T, targets.shape[1])))
+        kernel(Net.of(p, masks, setup), ws, x_index, x_dense, targets, mask, T, lr, True, np.zeros((T, targets.shape[1])))
 
     return run
 
@@ -159,11 +167,11 @@ def test_rtrl_and_bptt_gradients_equal_each_other_and_finite_differences(name, a
     params, masks = rtrl.init(rng, arch, 0.9), rtrl.masks(arch)  # large weights: every path matters
     fd = finite_difference(lambda: rnn_loss(params, arch, x, targets, mask), params, masks)
     grads = {
-        "rtrl reference": learned_gradient(lambda p, lr: rtrl_reference.run_sequence(p, masks, arch, x, targets, mask, lr, per_step=False), params),
-        "bptt reference": learned_gradient(lambda p, lr: bptt_reference.run_sequence(p, masks, arch, x, targets, mask, lr), params),
-        "rtrl kernel": learned_gradient(kernel_runner(rtrl_kernel.run_sequence, rtrl.make_spec(arch, per_step=False),
+        "rtrl reference": learned_gradient(lambda p, lr: rtrl_reference.run_sequence(Net.of(p, masks), arch, x, targets, mask, lr, per_step=False), params),
+        "bptt reference": learned_gradient(lambda p, lr: bptt_reference.run_sequence(Net.of(p, masks), arch, x, targets, mask, lr), params),
+        "rtrl kernel": learned_gradient(kernel_runner(rtrl_kernel.step, rtrl_kernel.make_setup(arch, per_step=False),
                                                       rtrl_kernel.make_workspace(arch), masks, x, targets, mask), params),
-        "bptt kernel": learned_gradient(kernel_runner(bptt_kernel.run_sequence, rtrl.make_spec(arch, per_step=False),
+        "bptt kernel": learned_gradient(kernel_runner(bptt_kernel.step, rtrl_kernel.make_setup(arch, per_step=False),
                                                       bptt_kernel.make_workspace(arch), masks, x, targets, mask), params),
     }
     for how, grad in grads.items():
@@ -180,8 +188,8 @@ def test_elman_gradient_is_the_gradient_with_the_context_frozen():
     context = hidden_record(params, arch, x)
     fd = finite_difference(lambda: rnn_loss(params, arch, x, targets, mask, context=context), params, masks)
     full = finite_difference(lambda: rnn_loss(params, arch, x, targets, mask), params, masks)
-    for run in (lambda p, lr: elman_reference.run_sequence(p, masks, arch, x, targets, mask, lr, per_step=False),
-                kernel_runner(elman_kernel.run_sequence, rtrl.make_spec(arch, per_step=False), elman_kernel.make_workspace(arch),
+    for run in (lambda p, lr: elman_reference.run_sequence(Net.of(p, masks), arch, x, targets, mask, lr, per_step=False),
+                kernel_runner(elman_kernel.step, rtrl_kernel.make_setup(arch, per_step=False), elman_kernel.make_workspace(arch),
                               masks, x, targets, mask)):
         grad = learned_gradient(run, params)
         for key in params:
@@ -202,8 +210,8 @@ def test_lstm_full_gradient_equals_finite_differences_of_the_full_loss(name, arc
     rng, x, targets, mask = problem(3, arch.n_in, arch.n_out)
     params, masks = lstm97.init(rng, arch, lstm97.LSTMInit(0.8)), lstm97.masks(arch)
     fd = finite_difference(lambda: lstm_loss(params, arch, x, targets, mask), params, masks)
-    for run in (lambda p, lr: lstm_full_reference.run_sequence(p, masks, arch, x, targets, mask, lr),
-                kernel_runner(lstm_full_kernel.run_sequence, lstm_spec(arch), lstm_full_kernel.make_workspace(arch),
+    for run in (lambda p, lr: lstm_full_reference.run_sequence(Net.of(p, masks), arch, x, targets, mask, lr),
+                kernel_runner(lstm_full_kernel.step, lstm_setup(arch), lstm_full_kernel.make_workspace(arch),
                               masks, x, targets, mask)):
         grad = learned_gradient(run, params)
         for key in params:
@@ -212,15 +220,15 @@ def test_lstm_full_gradient_equals_finite_differences_of_the_full_loss(name, arc
 
 # ---------------------------------------------------------------- kernels against the numpy references
 def _rnn_case(model, arch, per_step):
-    spec = rtrl.make_spec(arch, per_step=per_step)
+    setup = rtrl_kernel.make_setup(arch, per_step=per_step)
     if model == "rtrl":
-        return rtrl_kernel.run_sequence, spec, rtrl_kernel.make_workspace(arch), \
-            lambda p, m, x, t, k, lr: rtrl_reference.run_sequence(p, m, arch, x, t, k, lr, per_step=per_step)
+        return rtrl_kernel.step, setup, rtrl_kernel.make_workspace(arch), \
+            lambda p, m, x, t, k, lr: rtrl_reference.run_sequence(Net.of(p, m), arch, x, t, k, lr, per_step=per_step)
     if model == "bptt":
-        return bptt_kernel.run_sequence, spec, bptt_kernel.make_workspace(arch), \
-            lambda p, m, x, t, k, lr: bptt_reference.run_sequence(p, m, arch, x, t, k, lr)
-    return elman_kernel.run_sequence, spec, elman_kernel.make_workspace(arch), \
-        lambda p, m, x, t, k, lr: elman_reference.run_sequence(p, m, arch, x, t, k, lr, per_step=per_step)
+        return bptt_kernel.step, setup, bptt_kernel.make_workspace(arch), \
+            lambda p, m, x, t, k, lr: bptt_reference.run_sequence(Net.of(p, m), arch, x, t, k, lr)
+    return elman_kernel.step, setup, elman_kernel.make_workspace(arch), \
+        lambda p, m, x, t, k, lr: elman_reference.run_sequence(Net.of(p, m), arch, x, t, k, lr, per_step=per_step)
 
 
 KERNEL_CASES = [
@@ -246,7 +254,7 @@ def _random_sequence(rng, n_in, n_out, one_hot):
     return T, x, idx, x_dense, rng.uniform(0, 1, (T, n_out)), rng.random(T) < 0.6
 
 
-def _compare(kernel, spec, ws, reference, params, masks, n_in, n_out, one_hot, lr=0.3):
+def _compare(kernel, setup, ws, reference, params, masks, n_in, n_out, one_hot, lr=0.3):
     rng = np.random.default_rng(11)
     ker = {k: v.copy() for k, v in params.items()}
     start = {k: v.copy() for k, v in params.items()}
@@ -255,7 +263,7 @@ def _compare(kernel, spec, ws, reference, params, masks, n_in, n_out, one_hot, l
         T, x, idx, x_dense, targets, mask = _random_sequence(rng, n_in, n_out, one_hot)
         y_ref = reference(params, masks, x, targets, mask, lr)
         y_ker = np.zeros((T, n_out))
-        kernel(ker["W_hid"], ker["W_out"], masks["W_hid"], masks["W_out"], spec, ws, idx, x_dense, targets, mask, T, lr, True, y_ker)
+        kernel(Net.of(ker, masks, setup), ws, idx, x_dense, targets, mask, T, lr, True, y_ker)
         np.testing.assert_allclose(y_ker, y_ref, atol=1e-12)
         steps += T
     for key in params:
@@ -266,31 +274,31 @@ def _compare(kernel, spec, ws, reference, params, masks, n_in, n_out, one_hot, l
 
 @pytest.mark.parametrize("name,model,arch,one_hot,per_step", KERNEL_CASES, ids=[c[0] for c in KERNEL_CASES])
 def test_rnn_kernels_match_references_after_hundreds_of_steps(name, model, arch, one_hot, per_step):
-    kernel, spec, ws, reference = _rnn_case(model, arch, per_step)
+    kernel, setup, ws, reference = _rnn_case(model, arch, per_step)
     params = rtrl.init(np.random.default_rng(5), arch, 0.2)
-    _compare(kernel, spec, ws, reference, params, rtrl.masks(arch), arch.n_in, arch.n_out, one_hot)
+    _compare(kernel, setup, ws, reference, params, rtrl.masks(arch), arch.n_in, arch.n_out, one_hot)
 
 
 @pytest.mark.parametrize("name,arch", LSTM_ARCHS, ids=[a[0] for a in LSTM_ARCHS])
 @pytest.mark.parametrize("one_hot", [True, False])
 def test_lstm_full_kernel_matches_reference_after_hundreds_of_steps(name, arch, one_hot):
     params = lstm97.init(np.random.default_rng(5), arch, lstm97.LSTMInit(0.2))
-    reference = lambda p, m, x, t, k, lr: lstm_full_reference.run_sequence(p, m, arch, x, t, k, lr)  # noqa: E731
-    _compare(lstm_full_kernel.run_sequence, lstm_spec(arch), lstm_full_kernel.make_workspace(arch), reference, params,
+    reference = lambda p, m, x, t, k, lr: lstm_full_reference.run_sequence(Net.of(p, m), arch, x, t, k, lr)  # noqa: E731
+    _compare(lstm_full_kernel.step, lstm_setup(arch), lstm_full_kernel.make_workspace(arch), reference, params,
              lstm97.masks(arch), arch.n_in, arch.n_out, one_hot)
 
 
 def test_forward_only_call_leaves_weights_alone_and_gives_the_same_outputs():
     arch = rtrl.RNNArch(7, 7, 3, outputs_recurrent=True)
-    for kernel, ws in ((rtrl_kernel.run_sequence, rtrl_kernel.make_workspace(arch)), (bptt_kernel.run_sequence, bptt_kernel.make_workspace(arch))):
+    for kernel, ws in ((rtrl_kernel.step, rtrl_kernel.make_workspace(arch)), (bptt_kernel.step, bptt_kernel.make_workspace(arch))):
         params, masks = rtrl.init(np.random.default_rng(0), arch, 0.5), rtrl.masks(arch)
         idx = np.array([0, 3, 2, 6, 1], dtype=np.int64)
         x = np.eye(7)[idx]
         y = np.zeros((5, 7))
-        sse = kernel(params["W_hid"], params["W_out"], masks["W_hid"], masks["W_out"], rtrl.make_spec(arch), ws, idx,
-                     np.zeros((5, 0)), np.zeros((1, 7)), np.zeros(5, dtype=bool), 5, 0.5, False, y)
+        sse = kernel(Net.of(params, masks, rtrl_kernel.make_setup(arch)), ws, idx, np.zeros((5, 0)), np.zeros((1, 7)),
+                     np.zeros(5, dtype=bool), 5, 0.5, False, y)
         assert sse == 0.0
-        expected = rtrl_reference.run_sequence({k: v.copy() for k, v in params.items()}, masks, arch, x, np.zeros((5, 7)),
+        expected = rtrl_reference.run_sequence(Net.of({k: v.copy() for k, v in params.items()}, masks), arch, x, np.zeros((5, 7)),
                                                 np.zeros(5, dtype=bool), 0.5, learn=False)
         np.testing.assert_allclose(y, expected, atol=1e-14)
 
@@ -305,7 +313,7 @@ def test_error_goes_down_on_a_tiny_task(model):
     """
     cfg = BaseRow(model=model, hidden_units=3, bias="all", input_to_output=True, weight_range=0.2, lr=0.5, blocks=2,
                   block_size=1, update="step")
-    net = models.get(model).build(np.random.default_rng(0), cfg, 3, 3)
+    net, ws, step = models.get(model).build(np.random.default_rng(0), cfg, 3, 3)
     rng, T = np.random.default_rng(1), 6
     y, mask, errs = np.zeros((T, 3)), np.arange(T) >= 1, []
     for _ in range(3000):
@@ -315,5 +323,5 @@ def test_error_goes_down_on_a_tiny_task(model):
             targets[np.arange(T), (s + 1) % 3] = 1.0
         else:
             targets[np.arange(1, T), s[:-1]] = 1.0
-        errs.append(net.step(*net.args(), s, np.zeros((T, 0)), targets, mask, T, cfg.lr, True, y))
+        errs.append(step(net, ws, s, np.zeros((T, 0)), targets, mask, T, cfg.lr, True, y))
     assert np.mean(errs[-300:]) < 0.3 * np.mean(errs[:300])

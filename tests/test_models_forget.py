@@ -8,8 +8,12 @@ import dataclasses
 import numpy as np
 import pytest
 
-from cerepro.models import lstm97, lstm97_kernel, lstm_forget, lstm_forget_reference
-from cerepro.models.lstm_forget_kernel import SPEC_CONTINUE, make_spec, make_workspace, run_sequence
+from cerepro.models.common import Net
+from cerepro.models.lstm97 import arch as lstm97
+from cerepro.models.lstm97 import kernel as lstm97_kernel
+from cerepro.models.lstm_forget import arch as lstm_forget
+from cerepro.models.lstm_forget import reference as lstm_forget_reference
+from cerepro.models.lstm_forget.kernel import make_setup, make_workspace, step
 
 CERG = lstm_forget.ForgetArch(7, 7, 4, 2, bias="ga", input_to_output=True, output_bias=True)
 
@@ -98,7 +102,7 @@ def test_truncated_gradient_equals_gradient_of_frozen_forward_pass(name):
     _, rec = _forward(params, arch, x)
     learned = {k: v.copy() for k, v in params.items()}
     lr = 1e-3
-    lstm_forget_reference.run_sequence(learned, masks, arch, x, targets, mask, lr, per_step=False)
+    lstm_forget_reference.run_sequence(Net.of(learned, masks), arch, x, targets, mask, lr, per_step=False)
     grad = {k: -(learned[k] - params[k]) / lr for k in params}  # delta w = -lr dE/dw
     frozen = lambda p: _loss(p, arch, x, targets, mask, rec)  # noqa: E731
     for trial in range(6):  # random directions over all weights, and each weight group alone
@@ -135,7 +139,7 @@ def test_kernel_matches_reference_after_hundreds_of_steps(name):
     init = lstm_forget.ForgetInit(0.2, output_gate_bias=(-1.0,) * arch.n_blocks)
     ref = lstm_forget.init(rng, arch, init)
     ker = {k: v.copy() for k, v in ref.items()}
-    spec, ws = make_spec(arch, per_step=per_step), make_workspace(arch)
+    setup, ws = make_setup(arch, per_step=per_step), make_workspace(arch)
     steps = 0
     while steps < 400:
         T = int(rng.integers(3, 30))
@@ -146,9 +150,9 @@ def test_kernel_matches_reference_after_hundreds_of_steps(name):
             x = rng.uniform(-1, 1, (T, arch.n_in))
             idx, x_dense = np.zeros(T, dtype=np.int64), x
         targets, mask = rng.uniform(0, 1, (T, arch.n_out)), rng.random(T) < 0.7
-        y_ref = lstm_forget_reference.run_sequence(ref, masks, arch, x, targets, mask, 0.3, per_step=per_step)
+        y_ref = lstm_forget_reference.run_sequence(Net.of(ref, masks), arch, x, targets, mask, 0.3, per_step=per_step)
         y_ker = np.zeros((T, arch.n_out))
-        run_sequence(ker["W_hid"], ker["W_out"], masks["W_hid"], masks["W_out"], spec, ws, idx, x_dense, targets, mask, T, 0.3, True, y_ker)
+        step(Net.of(ker, masks, setup), ws, idx, x_dense, targets, mask, T, 0.3, True, y_ker)
         np.testing.assert_allclose(y_ker, y_ref, atol=1e-12)
         steps += T
     for key in ref:
@@ -156,7 +160,7 @@ def test_kernel_matches_reference_after_hundreds_of_steps(name):
 
 
 def test_continual_feeding_equals_one_long_sequence():
-    """Step by step with SPEC_CONTINUE = 1 (kernel) = one call = the reference continuing a State."""
+    """Step by step with ws.carry = 1 (kernel) = one call = the reference continuing a State."""
     arch = dataclasses.replace(CERG, peepholes=True)
     rng = np.random.default_rng(3)
     masks = lstm_forget.masks(arch)
@@ -166,19 +170,18 @@ def test_continual_feeding_equals_one_long_sequence():
     targets, mask = np.eye(7)[np.roll(idx, -1)], np.ones(T, dtype=bool)
     whole = {k: v.copy() for k, v in base.items()}
     y_whole = np.zeros((T, 7))
-    run_sequence(whole["W_hid"], whole["W_out"], masks["W_hid"], masks["W_out"], make_spec(arch), make_workspace(arch),
-                 idx, np.zeros((T, 0)), targets, mask, T, 0.5, True, y_whole)
+    step(Net.of(whole, masks, make_setup(arch)), make_workspace(arch), idx, np.zeros((T, 0)), targets, mask, T, 0.5, True,
+         y_whole)
     steps = {k: v.copy() for k, v in base.items()}
-    spec, ws, y1 = make_spec(arch), make_workspace(arch), np.zeros((1, 7))
+    net, ws, y1 = Net.of(steps, masks, make_setup(arch)), make_workspace(arch), np.zeros((1, 7))
     ref, state = {k: v.copy() for k, v in base.items()}, lstm_forget_reference.State(arch)
     for t in range(T):  # the kernel, one step per call
-        spec[SPEC_CONTINUE] = int(t > 0)
-        run_sequence(steps["W_hid"], steps["W_out"], masks["W_hid"], masks["W_out"], spec, ws, idx[t : t + 1], np.zeros((1, 0)),
-                     targets[t : t + 1], mask[t : t + 1], 1, 0.5, True, y1)
+        ws.carry[0] = int(t > 0)
+        step(net, ws, idx[t : t + 1], np.zeros((1, 0)), targets[t : t + 1], mask[t : t + 1], 1, 0.5, True, y1)
         np.testing.assert_allclose(y1[0], y_whole[t], atol=1e-12)
     for start in range(0, T, 50):  # the reference, in pieces of 50 steps continuing its State
         sl = slice(start, min(start + 50, T))
-        y_ref = lstm_forget_reference.run_sequence(ref, masks, arch, np.eye(7)[idx[sl]], targets[sl], mask[sl], 0.5, state=state)
+        y_ref = lstm_forget_reference.run_sequence(Net.of(ref, masks), arch, np.eye(7)[idx[sl]], targets[sl], mask[sl], 0.5, state=state)
         np.testing.assert_allclose(y_ref, y_whole[sl], atol=1e-12)
     for key in base:
         np.testing.assert_allclose(steps[key], whole[key], atol=1e-12)
@@ -186,8 +189,9 @@ def test_continual_feeding_equals_one_long_sequence():
 
 
 @pytest.mark.parametrize("per_step", [True, False])
-def test_forget_gate_fixed_open_equals_the_1997_kernel(per_step):
-    """No forget gate, decay 1.0, gates feeding back: the 1997 LSTM (lstm97_kernel) on the same weights."""
+def test_forget_gate_fixed_open_equals_the_1997_net_bit_for_bit(per_step):
+    """No forget gate, decay 1.0, gates feeding back: the 1997 LSTM on the same weights, to the last bit (one kernel
+    computes both: the forget layout only adds zero weights and the factor y^phi = 1.0)."""
     a97 = lstm97.LSTMArch(7, 7, 3, 2, bias="ga")
     af = lstm_forget.ForgetArch(7, 7, 3, 2, bias="ga", gate_recurrence=True, forget_gate=False)
     assert lstm_forget.n_weights(af) == lstm97.n_weights(a97) == 276
@@ -200,17 +204,17 @@ def test_forget_gate_fixed_open_equals_the_1997_kernel(per_step):
     pf["W_hid"][np.ix_(rows, cols)] = p97["W_hid"]
     m97, mf = lstm97.masks(a97), lstm_forget.masks(af)
     np.testing.assert_array_equal(mf["W_hid"][np.ix_(rows, cols)], m97["W_hid"])
-    s97, w97 = lstm97_kernel.make_spec(a97, per_step=per_step), lstm97_kernel.make_workspace(a97)
-    sf, wf = make_spec(af, per_step=per_step), make_workspace(af)
+    n97, w97 = Net.of(p97, m97, lstm97_kernel.make_setup(a97, per_step=per_step)), lstm97_kernel.make_workspace(a97)
+    nf, wf = Net.of(pf, mf, make_setup(af, per_step=per_step)), make_workspace(af)
     for _ in range(40):
         T = int(rng.integers(8, 20))
         idx = rng.integers(0, 7, T)
         targets, mask = np.eye(7)[np.roll(idx, -1)], np.ones(T, dtype=bool)
         y97, yf = np.zeros((T, 7)), np.zeros((T, 7))
-        e97 = lstm97_kernel.run_sequence(p97["W_hid"], p97["W_out"], m97["W_hid"], m97["W_out"], s97, w97, idx, np.zeros((T, 0)), targets, mask, T, 0.5, True, y97)
-        ef = run_sequence(pf["W_hid"], pf["W_out"], mf["W_hid"], mf["W_out"], sf, wf, idx, np.zeros((T, 0)), targets, mask, T, 0.5, True, yf)
-        np.testing.assert_allclose(yf, y97, atol=1e-12)
-        assert ef == pytest.approx(e97, abs=1e-12)
-    np.testing.assert_allclose(pf["W_hid"][np.ix_(rows, cols)], p97["W_hid"], atol=1e-12)
-    np.testing.assert_allclose(pf["W_out"], p97["W_out"], atol=1e-12)
+        e97 = lstm97_kernel.step(n97, w97, idx, np.zeros((T, 0)), targets, mask, T, 0.5, True, y97)
+        ef = step(nf, wf, idx, np.zeros((T, 0)), targets, mask, T, 0.5, True, yf)
+        np.testing.assert_array_equal(yf, y97)
+        assert ef == e97
+    np.testing.assert_array_equal(pf["W_hid"][np.ix_(rows, cols)], p97["W_hid"])
+    np.testing.assert_array_equal(pf["W_out"], p97["W_out"])
     assert not pf["W_hid"][H + C : H + 2 * C].any()  # no forget-gate weights appeared

@@ -5,8 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cerepro.models import lstm97, lstm97_reference
-from cerepro.models.lstm97_kernel import make_spec, make_workspace, run_sequence
+from cerepro.models.common import Net
+from cerepro.models.lstm97 import arch as lstm97
+from cerepro.models.lstm97 import reference as lstm97_reference
+from cerepro.models.lstm97.kernel import make_setup, make_workspace, step
 
 # (arch, printed weight count) for every architecture of Table 10
 TABLE10 = [
@@ -40,7 +42,7 @@ def test_init_sets_gate_biases_and_leaves_absent_weights_zero():
 
 
 def test_init_rejects_wrong_number_of_biases():
-    with pytest.raises(ValueError, match="one gate bias per block"):
+    with pytest.raises(ValueError, match="one output-gate bias per block"):
         lstm97.init(np.random.default_rng(0), lstm97.LSTMArch(7, 7, 3, 2), lstm97.LSTMInit(0.2, None, (-1.0, -2.0)))
 
 
@@ -115,7 +117,7 @@ def test_truncated_gradient_equals_gradient_of_frozen_forward_pass(tiny_problem)
     fd = _finite_difference(lambda: _frozen_loss(params, arch, x, targets, mask, rec), params, masks)
     learned = {k: v.copy() for k, v in params.items()}
     lr = 1e-3
-    lstm97_reference.run_sequence(learned, masks, arch, x, targets, mask, lr, per_step=False)
+    lstm97_reference.run_sequence(Net.of(learned, masks), arch, x, targets, mask, lr, per_step=False)
     for name in params:
         analytic = -(learned[name] - params[name]) / lr  # delta w = -lr dE/dw
         np.testing.assert_allclose(analytic, fd[name], rtol=1e-5, atol=1e-8, err_msg=name)
@@ -131,7 +133,7 @@ def test_truncation_differs_from_the_full_gradient(tiny_problem):
 
     full = _finite_difference(full_loss, params, masks)
     learned = {k: v.copy() for k, v in params.items()}
-    lstm97_reference.run_sequence(learned, masks, arch, x, targets, mask, 1e-3, per_step=False)
+    lstm97_reference.run_sequence(Net.of(learned, masks), arch, x, targets, mask, 1e-3, per_step=False)
     analytic = -(learned["W_hid"] - params["W_hid"]) / 1e-3
     assert np.abs(analytic - full["W_hid"]).max() > 1e-4
 
@@ -160,7 +162,7 @@ def test_exp2a_net_learns_by_the_exact_gradient():
 
     fd = _finite_difference(loss, params, masks)
     learned = {k: v.copy() for k, v in params.items()}
-    lstm97_reference.run_sequence(learned, masks, arch, x, targets, mask, 1e-3, per_step=False)
+    lstm97_reference.run_sequence(Net.of(learned, masks), arch, x, targets, mask, 1e-3, per_step=False)
     for name in params:
         np.testing.assert_allclose(-(learned[name] - params[name]) / 1e-3, fd[name], rtol=1e-5, atol=1e-8, err_msg=name)
     assert np.abs(fd["W_hid"]).max() > 1e-3  # the cell and its gate do get a gradient
@@ -183,7 +185,7 @@ def test_kernel_matches_reference_after_hundreds_of_steps(name, arch, one_hot, p
     masks = lstm97.masks(arch)
     ref = lstm97.init(rng, arch, lstm97.LSTMInit(0.2))
     ker = {k: v.copy() for k, v in ref.items()}
-    spec, ws = make_spec(arch, per_step=per_step), make_workspace(arch)
+    setup, ws = make_setup(arch, per_step=per_step), make_workspace(arch)
     steps = 0
     while steps < 400:
         T = int(rng.integers(3, 20))
@@ -194,9 +196,9 @@ def test_kernel_matches_reference_after_hundreds_of_steps(name, arch, one_hot, p
             x = rng.uniform(-1, 1, (T, arch.n_in))
             idx, x_dense = np.zeros(T, dtype=np.int64), x
         targets, mask = rng.uniform(0, 1, (T, arch.n_out)), rng.random(T) < 0.6
-        y_ref = lstm97_reference.run_sequence(ref, masks, arch, x, targets, mask, 0.3, per_step=per_step)
+        y_ref = lstm97_reference.run_sequence(Net.of(ref, masks), arch, x, targets, mask, 0.3, per_step=per_step)
         y_ker = np.zeros((T, arch.n_out))
-        run_sequence(ker["W_hid"], ker["W_out"], masks["W_hid"], masks["W_out"], spec, ws, idx, x_dense, targets, mask, T, 0.3, True, y_ker)
+        step(Net.of(ker, masks, setup), ws, idx, x_dense, targets, mask, T, 0.3, True, y_ker)
         np.testing.assert_allclose(y_ker, y_ref, atol=1e-12)
         steps += T
     for key in ref:
@@ -209,11 +211,11 @@ def test_kernel_without_output_derivative_matches_reference():
     rng = np.random.default_rng(3)
     masks, ref = lstm97.masks(arch), lstm97.init(rng, arch, lstm97.LSTMInit(0.2))
     ker = {k: v.copy() for k, v in ref.items()}
-    spec, ws = make_spec(arch, output_derivative=False), make_workspace(arch)
+    setup, ws = make_setup(arch, output_derivative=False), make_workspace(arch)
     for _ in range(30):
         x, targets, mask = rng.uniform(-1, 1, (12, 2)), rng.uniform(0, 1, (12, 1)), np.ones(12, dtype=bool)
-        lstm97_reference.run_sequence(ref, masks, arch, x, targets, mask, 0.5, output_derivative=False)
-        run_sequence(ker["W_hid"], ker["W_out"], masks["W_hid"], masks["W_out"], spec, ws, np.zeros(12, dtype=np.int64), x, targets, mask, 12, 0.5, True, np.zeros((12, 1)))
+        lstm97_reference.run_sequence(Net.of(ref, masks), arch, x, targets, mask, 0.5, output_derivative=False)
+        step(Net.of(ker, masks, setup), ws, np.zeros(12, dtype=np.int64), x, targets, mask, 12, 0.5, True, np.zeros((12, 1)))
     np.testing.assert_allclose(ker["W_hid"], ref["W_hid"], atol=1e-12)
 
 
@@ -232,7 +234,7 @@ def test_kernel_matches_reference_under_each_hypothesis_setting(name, arch, one_
     masks = lstm97.masks(arch)
     ref = lstm97.init(rng, arch, lstm97.LSTMInit(0.2))
     ker = {k: v.copy() for k, v in ref.items()}
-    spec, ws = make_spec(arch, per_step=per_step, lr_scale=lr_scale), make_workspace(arch, reset)
+    setup, ws = make_setup(arch, per_step=per_step, lr_scale=lr_scale), make_workspace(arch, reset)
     for _ in range(20):
         T = int(rng.integers(3, 15))
         if one_hot:
@@ -242,10 +244,10 @@ def test_kernel_matches_reference_under_each_hypothesis_setting(name, arch, one_
             x = rng.uniform(-1, 1, (T, arch.n_in))
             idx, x_dense = np.zeros(T, dtype=np.int64), x
         targets, mask = rng.uniform(0, 1, (T, arch.n_out)), rng.random(T) < 0.6
-        y_ref = lstm97_reference.run_sequence(ref, masks, arch, x, targets, mask, 0.05, per_step=per_step,
+        y_ref = lstm97_reference.run_sequence(Net.of(ref, masks), arch, x, targets, mask, 0.05, per_step=per_step,
                                               reset_activation=reset, lr_scale=lr_scale)
         y_ker = np.zeros((T, arch.n_out))
-        run_sequence(ker["W_hid"], ker["W_out"], masks["W_hid"], masks["W_out"], spec, ws, idx, x_dense, targets, mask, T, 0.05, True, y_ker)
+        step(Net.of(ker, masks, setup), ws, idx, x_dense, targets, mask, T, 0.05, True, y_ker)
         np.testing.assert_allclose(y_ker, y_ref, atol=1e-12)
     for key in ref:
         np.testing.assert_allclose(ker[key], ref[key], atol=1e-12)
@@ -254,7 +256,7 @@ def test_kernel_matches_reference_under_each_hypothesis_setting(name, arch, one_
 def _first_step_outputs(arch, params, reset):
     masks = lstm97.masks(arch)
     x, t, m = np.eye(arch.n_in)[[0]], np.zeros((1, arch.n_out)), np.zeros(1, dtype=bool)
-    return lstm97_reference.run_sequence(params, masks, arch, x, t, m, 0.1, learn=False, reset_activation=reset)[0]
+    return lstm97_reference.run_sequence(Net.of(params, masks), arch, x, t, m, 0.1, learn=False, reset_activation=reset)[0]
 
 
 def test_reset_activation_feeds_the_first_step_with_half():
@@ -277,7 +279,7 @@ def test_lr_scale_mean_and_length_are_the_lr_divided_and_multiplied_by_the_lengt
     out = {}
     for scale, lr in (("none", 0.01), ("mean", 0.08), ("length", 0.00125)):  # all give an effective 0.01
         p = {k: v.copy() for k, v in start.items()}
-        lstm97_reference.run_sequence(p, masks, arch, x, targets, mask, lr, lr_scale=scale)
+        lstm97_reference.run_sequence(Net.of(p, masks), arch, x, targets, mask, lr, lr_scale=scale)
         out[scale] = p
     for scale in ("mean", "length"):
         for key in start:
@@ -299,7 +301,7 @@ def test_gate_bias_init_add_adds_the_given_bias_to_the_random_value():
 
 
 def test_hypothesis_settings_are_validated_and_belong_to_the_1997_lstm():
-    from cerepro.protocols.online import OnlineRow
+    from cerepro.protocols.online.settings import OnlineRow
 
     OnlineRow(reset_activation=0.5, gate_bias_init="add", lr_scale="mean").validate()
     for bad, message in (({"reset_activation": 1.5}, "reset_activation"), ({"lr_scale": "double"}, "lr_scale"),

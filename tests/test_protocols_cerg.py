@@ -7,29 +7,28 @@ import dataclasses
 import numpy as np
 import pytest
 
-from cerepro import config, paper
-from cerepro.models import lstm_forget_net
-from cerepro.protocols import cerg as proto
-from cerepro.protocols.cerg_kernel import STATUS_ERROR, STATUS_OK, edge_tables, run_stream, walk
-from cerepro.tasks import cerg as cerg_task
-from cerepro.tasks.reber import ALPHABET, legal_successors
+from cerepro import config, models, paper, seeding
+from cerepro.generators import cerg as cerg_task
+from cerepro.generators.reber import ALPHABET, legal_successors
+from cerepro.protocols.cerg import trial as proto
+from cerepro.protocols.cerg.kernel import ERROR, OK, StreamRule, run_stream, walk
 
-SPEC = config.load(config.SPEC_DIR / "cerg.yaml")
-ROWS = {r.name: r for r in SPEC.rows}
+EXP = config.load(config.SPEC_DIR / "cerg.yaml")
+ROWS = {r.name: r for r in EXP.rows}
 
 
 def _walk(bits: np.ndarray, pieces: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    sym, nxt = edge_tables()
+    g = cerg_task.grammar()
     n = sum(pieces)
     codes, legal, starts = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64), np.zeros(n, dtype=bool)
     wst, used, at = np.zeros(3, dtype=np.int64), 0, 0
     for k in pieces:
-        used += walk(wst, bits[used:], sym, nxt, codes, legal, starts, at, k)
+        used += walk(wst, bits[used:], g, codes, legal, starts, at, k)
         at += k
     return codes, legal, starts
 
 
-def test_walk_makes_embedded_reber_strings_with_the_task_modules_legal_sets():
+def test_walk_makes_embedded_reber_strings_with_the_reber_modules_legal_sets():
     bits = np.random.default_rng(0).integers(0, 2, 5000)
     codes, legal, starts = _walk(bits, [5000])
     text = "".join(ALPHABET[c] for c in codes)
@@ -40,7 +39,8 @@ def test_walk_makes_embedded_reber_strings_with_the_task_modules_legal_sets():
         assert s[0] == "B" and s[-1] == "E" and s[1] == s[-2] and s[1] in "TP"
         assert all(s[t + 1] in succ for t, succ in enumerate(legal_successors(s)))
     n = cuts[len(strings)]
-    expected = cerg_task.encode_streams([strings]).info["legal"][0]  # (n - 1, 7): the task module's legal sets
+    sets = [succ for s in strings for succ in legal_successors(s) + ["B"]][:-1]  # after a string's final E: the next B
+    expected = np.array([[c in succ for c in ALPHABET] for succ in sets])  # (n - 1, 7)
     ours = (legal[: n - 1, None] >> np.arange(7)) & 1
     np.testing.assert_array_equal(ours.astype(bool), expected)
     assert abs(np.mean([s[1] == "T" for s in strings]) - 0.5) < 0.08  # branch drawn 50/50
@@ -54,28 +54,48 @@ def test_walk_in_pieces_equals_one_walk():
         np.testing.assert_array_equal(a, b)
 
 
+def test_the_trials_streams_are_the_generators_streams():
+    """One CERG generator: the protocol walks it compiled, `cerepro sample cerg` as Python; for a seed, the first
+    training stream of a trial is the first stream `generate` makes from the trial's "train" stream."""
+    tseed = seeding.trial_seed(2000, "cerg/forget-gates", 0)
+    compiled, plain = (cerg_task.Stream(seeding.stream(tseed, "train"), w) for w in (walk, cerg_task.walk))
+    compiled.begin()
+    plain.begin()
+    pieces = []
+    for size in (64, 128, 256):
+        for s in (compiled, plain):
+            s.extend(size)
+        for a, b in zip((compiled.codes, compiled.legal, compiled.starts), (plain.codes, plain.legal, plain.starts)):
+            np.testing.assert_array_equal(a[: size + 1], b[: size + 1])
+        pieces.append(plain.codes[: size + 1].copy() if not pieces else plain.codes[1 : size + 1].copy())
+        compiled.shift(size)
+        plain.shift(size)
+    symbols = "".join(ALPHABET[c] for c in np.concatenate(pieces))
+    sample = cerg_task.generate(seeding.stream(tseed, "train"), 1, n_strings=5).symbols[0]
+    assert len(sample) < len(symbols) and symbols.startswith(sample)
+
+
 def _net(row: str = "forget-gates", **changes):
     cfg = dataclasses.replace(ROWS[row].config, **changes)
-    return cfg, lstm_forget_net.build(np.random.default_rng(5), cfg, 7, 7)
+    return cfg, models.get(cfg.model).build(np.random.default_rng(5), cfg, 7, 7)
 
 
 def test_run_stream_stops_at_the_first_error_and_leaves_the_net_resettable():
-    cfg, net = _net()
+    cfg, (net, ws, step) = _net()
     codes, legal, starts = _walk(np.random.default_rng(2).integers(0, 2, 400), [400])
     lr = np.array([0.5])
-    args = (codes, legal, starts, 400, True, False, True)
-    k, status = run_stream(net.step, *net.args(), lstm_forget_net.CONTINUAL_SLOT, *args, 1.0, lr, 1.0, False)
-    assert (k, status) == (399, STATUS_OK)  # logistic outputs are always within 1.0 of a 0/1 target
-    k, status = run_stream(net.step, *net.args(), lstm_forget_net.CONTINUAL_SLOT, *args, 0.01, lr, 1.0, False)
-    assert (k, status) == (0, STATUS_ERROR)  # an untrained net is never within 0.01
-    assert net.spec[lstm_forget_net.CONTINUAL_SLOT] == 0  # other callers of `step` get a reset again
+    k, status = run_stream(step, net, ws, codes, legal, starts, 400, True, StreamRule(False, True, 1.0, 1.0), lr, False)
+    assert (k, status) == (399, OK)  # logistic outputs are always within 1.0 of a 0/1 target
+    k, status = run_stream(step, net, ws, codes, legal, starts, 400, True, StreamRule(False, True, 0.01, 1.0), lr, False)
+    assert (k, status) == (0, ERROR)  # an untrained net is never within 0.01
+    assert ws.carry[0] == 0  # other callers of `step` get a reset again
 
 
 def test_string_decay_lowers_the_rate_once_per_correct_string():
-    cfg, net = _net()
+    cfg, (net, ws, step) = _net()
     codes, legal, starts = _walk(np.random.default_rng(3).integers(0, 2, 300), [300])
     lr = np.array([0.5])
-    run_stream(net.step, *net.args(), lstm_forget_net.CONTINUAL_SLOT, codes, legal, starts, 300, True, False, True, 1.0, lr, 0.99, False)
+    run_stream(step, net, ws, codes, legal, starts, 300, True, StreamRule(False, True, 1.0, 0.99), lr, False)
     assert lr[0] == pytest.approx(0.5 * 0.99 ** int(starts[1:].sum()))
 
 
@@ -83,7 +103,7 @@ def test_weight_counts_and_paper_references():
     assert ROWS["forget-gates"].config.n_weights() == 424  # Gers et al. 2000
     assert ROWS["lstm"].config.n_weights() == 424 - 64  # the same net without its 4 forget gates
     assert dataclasses.replace(ROWS["forget-gates"].config, model="lstm-peephole").n_weights() == 448
-    for row in SPEC.rows:
+    for row in EXP.rows:
         assert paper.find(row.paper) is not None, row.name
 
 

@@ -9,71 +9,75 @@ import numpy as np
 import pytest
 
 from cerepro import config, paper
-from cerepro.models import lstm97_net, lstm97_reference
-from cerepro.protocols import longlag as proto
-from cerepro.protocols import longlag_kernel as K
+from cerepro.models import lstm97
+from cerepro.models.common import Net
+from cerepro.models.lstm97 import reference as lstm97_reference
+from cerepro.protocols.longlag import kernel
+from cerepro.protocols.longlag import trial as proto
+from cerepro.protocols.longlag.settings import LongLagRow
 
-SPECS = ("exp2a", "exp2b", "exp2c")
-ROW_2C = proto.LongLagRow(task="2c", p=5, q=5, blocks=2, bias="none", lr=0.5, weight_range=0.2, tolerance=0.2,
+EXPERIMENTS = ("exp2a", "exp2b", "exp2c")
+ROW_2C = LongLagRow(task="2c", p=5, q=5, blocks=2, bias="none", lr=0.5, weight_range=0.2, tolerance=0.2,
                           judged_steps="end", max_sequences=300, chunk=100, test_set_size=50, success_window=50)
-ROW_2A = proto.LongLagRow(task="2a", p=6, blocks=1, bias="none", recurrent=False, input_to_output=True, output_gate=False,
+ROW_2A = LongLagRow(task="2a", p=6, blocks=1, bias="none", recurrent=False, input_to_output=True, output_gate=False,
                           g="g1", h="id", lr=1.0, weight_range=0.2, tolerance=0.25, judged_steps="all",
                           max_sequences=400, chunk=150, test_set_size=20, success_window=50,
                           sequential_construction=True, plateau_window=20, plateau_min_improvement=0.01)
-NO_CHK = (np.zeros((0, 1), np.int64), np.zeros((0, 1), np.int64), np.zeros((0, 1), bool), np.zeros(0, np.int64), np.zeros(0, np.int64))
+NO_CHK = kernel.Compact(np.zeros((0, 1), np.int64), np.zeros((0, 1), np.int64), np.zeros((0, 1), bool), np.zeros(0, np.int64))
 
 
-def _loop(cfg, net, data, istate, fstate, before=0):
+def build(cfg, seed):
+    return lstm97.build(np.random.default_rng(seed), cfg, *cfg.sizes())
+
+
+def _loop(cfg, built, data, state, before=0):
     """One call of the compiled trial loop on `data` (online success test)."""
-    x, t, s, L = data
-    T, n_out = x.shape[1], net.params["W_out"].shape[0]
-    masks0 = (net.masks["W_hid"].copy(), net.masks["W_out"].copy())
-    return K.train_until_success(
-        net.step, *net.args(), x, t, s, L, *masks0, net.params["W_hid"].copy(), net.params["W_out"].copy(), *NO_CHK,
-        cfg.lr, cfg.tolerance, cfg.success_window, K.SUCCESS_ONLINE, 1, cfg.plateau_window, cfg.plateau_min_improvement,
-        before, istate, fstate, np.zeros(L.shape[0], np.float32), np.zeros((T, n_out)), np.zeros((T, n_out)),
-        np.zeros(T, bool), np.zeros(0))
+    net, ws, step = built
+    T, n_out = data.x_index.shape[1], net.W_out.shape[0]
+    growth = kernel.Growth(net.M_hid.copy(), net.M_out.copy(), net.W_hid.copy(), net.W_out.copy())
+    rule = kernel.Rule(cfg.tolerance, cfg.success_window, kernel.ONLINE, 1, cfg.plateau_window, cfg.plateau_min_improvement)
+    return kernel.train_until_success(step, net, ws, data, cfg.lr, rule, growth, NO_CHK, np.zeros(0, np.int64), before, state,
+                                 np.zeros(data.lengths.shape[0], np.float32), proto._scratch(T, n_out), np.zeros(0))
 
 
 def test_max_abs_error_scores_only_the_chosen_steps_and_all_units():
     out = np.array([[0.9, 0.1], [0.3, 0.6], [0.5, 0.5]])
     tgt = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0]])
-    assert K.max_abs_error(out, tgt, np.array([True, True, False]), 3) == pytest.approx(0.4)  # step 1, unit 1
-    assert K.max_abs_error(out, tgt, np.array([True, False, True]), 2) == pytest.approx(0.1)  # step 2 is past the end
-    assert np.isnan(K.max_abs_error(np.array([[np.nan, 0.0]]), np.array([[1.0, 0.0]]), np.array([True]), 1))
+    assert kernel.max_abs_error(out, tgt, np.array([True, True, False]), 3) == pytest.approx(0.4)  # step 1, unit 1
+    assert kernel.max_abs_error(out, tgt, np.array([True, False, True]), 2) == pytest.approx(0.1)  # step 2 is past the end
+    assert np.isnan(kernel.max_abs_error(np.array([[np.nan, 0.0]]), np.array([[1.0, 0.0]]), np.array([True]), 1))
 
 
 def test_set_targets_writes_and_clears_one_hot_rows():
     targets, mask = np.zeros((4, 3)), np.zeros(4, bool)
     t_index = np.array([2, -1, 0, 1])
-    K.set_targets(targets, mask, t_index, 3, True)
+    kernel.set_targets(targets, mask, t_index, 3, True)
     np.testing.assert_array_equal(targets, [[0, 0, 1], [0, 0, 0], [1, 0, 0], [0, 0, 0]])
     np.testing.assert_array_equal(mask, [True, False, True, False])
-    K.set_targets(targets, mask, t_index, 3, False)
+    kernel.set_targets(targets, mask, t_index, 3, False)
     assert not targets.any() and not mask.any()
 
 
 def test_online_success_needs_a_full_window_of_successive_passing_sequences():
     """A net whose outputs are fixed at 0.5 passes ABS(0.6) always and ABS(0.4) never (all weights 0, lr 0)."""
     cfg = dataclasses.replace(ROW_2C, lr=0.0, success_window=30)
-    net = lstm97_net.build(np.random.default_rng(0), cfg, *proto.sizes(cfg))
-    for w in net.params.values():
-        w[:] = 0.0
+    built = build(cfg, 0)
+    built.net.W_hid[:] = 0.0
+    built.net.W_out[:] = 0.0
     data = proto.Source(cfg, np.random.default_rng(1)).take(100)
-    istate, fstate = K.new_state(False)
-    assert _loop(dataclasses.replace(cfg, tolerance=0.6), net, data, istate, fstate) == (K.STATUS_SUCCESS, 30)
-    istate, fstate = K.new_state(False)
-    istate[K.RUN] = 25  # a run carried over from the previous chunk counts on
-    assert _loop(dataclasses.replace(cfg, tolerance=0.6), net, data, istate, fstate) == (K.STATUS_SUCCESS, 5)
-    istate, fstate = K.new_state(False)
-    assert _loop(dataclasses.replace(cfg, tolerance=0.4), net, data, istate, fstate) == (K.STATUS_RUNNING, 100)
-    assert istate[K.RUN] == 0
+    assert _loop(dataclasses.replace(cfg, tolerance=0.6), built, data, kernel.new_state(False)) == (kernel.SUCCESS, 30)
+    state = kernel.new_state(False)
+    state["run"] = 25  # a run carried over from the previous chunk counts on
+    assert _loop(dataclasses.replace(cfg, tolerance=0.6), built, data, state) == (kernel.SUCCESS, 5)
+    state = kernel.new_state(False)
+    assert _loop(dataclasses.replace(cfg, tolerance=0.4), built, data, state) == (kernel.RUNNING, 100)
+    assert state[0]["run"] == 0
 
 
 def _plateau_point(curve, window, min_improvement):
-    istate, fstate = K.new_state(True)
+    state = kernel.new_state(True)
     for i, e in enumerate(curve):
-        if K.plateau_update(istate, fstate, e, window, min_improvement):
+        if kernel.plateau_reached(state[0], e, window, min_improvement):
             return i + 1
     return None
 
@@ -98,22 +102,22 @@ def test_sequential_construction_adds_the_cell_and_records_when():
 def test_pre_cell_net_has_no_hidden_layer_and_the_final_net_has_all_weights():
     """Before the plateau the hidden layer is masked out and silent; after it, the full net with its init."""
     cfg = dataclasses.replace(ROW_2A, plateau_window=10**6)  # never fires
-    n_in, n_out = proto.sizes(cfg)
-    net = lstm97_net.build(np.random.default_rng(0), cfg, n_in, n_out)
-    W_hid0, W_out0 = net.params["W_hid"].copy(), net.params["W_out"].copy()
-    full = (net.masks["W_hid"].copy(), net.masks["W_out"].copy())
-    net.masks["W_hid"][:] = 0.0
-    net.params["W_hid"][:] = 0.0
-    net.masks["W_out"][:, 1 + n_in :] = 0.0
-    net.params["W_out"][:, 1 + n_in :] = 0.0
-    assert sum(m.sum() for m in net.masks.values()) == n_out * n_in  # outputs from inputs only: 6 x 7
+    n_in, n_out = cfg.sizes()
+    built = build(cfg, 0)
+    net = built.net
+    final = kernel.Growth(net.M_hid.copy(), net.M_out.copy(), net.W_hid.copy(), net.W_out.copy())
+    net.M_hid[:] = 0.0
+    net.W_hid[:] = 0.0
+    net.M_out[:, 1 + n_in :] = 0.0
+    net.W_out[:, 1 + n_in :] = 0.0
+    assert net.M_hid.sum() + net.M_out.sum() == n_out * n_in  # outputs from inputs only: 6 x 7
     data = proto.Source(cfg, np.random.default_rng(1)).take(50)
-    _loop(cfg, net, data, *K.new_state(True))
-    assert not net.params["W_hid"].any() and not net.params["W_out"][:, 1 + n_in :].any()
-    K.add_hidden_layer(*net.args()[:4], *full, W_hid0, W_out0)
-    assert sum(m.sum() for m in net.masks.values()) == cfg.n_weights()
-    np.testing.assert_array_equal(net.params["W_hid"], W_hid0)
-    np.testing.assert_array_equal(net.params["W_out"][:, 1 + n_in :], W_out0[:, 1 + n_in :])
+    _loop(cfg, built, data, kernel.new_state(True))
+    assert not net.W_hid.any() and not net.W_out[:, 1 + n_in :].any()
+    kernel.add_hidden_layer(net, final)
+    assert net.M_hid.sum() + net.M_out.sum() == cfg.n_weights()
+    np.testing.assert_array_equal(net.W_hid, final.W_hid)
+    np.testing.assert_array_equal(net.W_out[:, 1 + n_in :], final.W_out[:, 1 + n_in :])
 
 
 @pytest.mark.parametrize("cfg", [ROW_2A, ROW_2C], ids=["2a", "2c"])
@@ -129,7 +133,7 @@ def test_same_seed_same_record_and_chunking_does_not_matter(cfg):
 
 def test_weight_counts_of_every_row_match_the_paper():
     expected = {"exp2a": [10504], "exp2b": [10504], "exp2c": [364, 664, 1264, 3064, 6064, 3064, 1264, 664, 364]}
-    for name in SPECS:
+    for name in EXPERIMENTS:
         exp = config.resolve(name)
         assert [r.config.n_weights() for r in exp.rows] == expected[name]
         for row in exp.rows:
@@ -147,7 +151,7 @@ def test_2c_inputs_stay_one_hot_at_p_1000():
     assert (x[:, 0] == cfg.p + 1).all() and (t >= 0).sum() == 3 and s.sum() == 3
 
 
-@pytest.mark.parametrize("name", SPECS)
+@pytest.mark.parametrize("name", EXPERIMENTS)
 def test_smoke_run_of_each_spec(name):
     """One trial of every faithful row and variant at a tiny scale runs and yields a complete record."""
     exp = config.resolve(name)
@@ -161,21 +165,22 @@ def test_smoke_run_of_each_spec(name):
 
 def test_kernel_training_matches_the_numpy_reference_on_2c():
     cfg = dataclasses.replace(ROW_2C, success_window=10**6)
-    n_in, n_out = proto.sizes(cfg)
-    net = lstm97_net.build(np.random.default_rng(3), cfg, n_in, n_out)
-    params = {k: v.copy() for k, v in net.params.items()}
+    n_in, n_out = cfg.sizes()
+    built = build(cfg, 3)
+    net = built.net
+    ref = Net.of(net.weights(), {"W_hid": net.M_hid, "W_out": net.M_out})
     data = proto.Source(cfg, np.random.default_rng(4)).take(40)
-    assert _loop(cfg, net, data, *K.new_state(False)) == (K.STATUS_RUNNING, 40)
-    arch = lstm97_net.arch(cfg, n_in, n_out)
+    assert _loop(cfg, built, data, kernel.new_state(False)) == (kernel.RUNNING, 40)
+    arch = lstm97.architecture(cfg, n_in, n_out)
     x_index, t_index, _, lengths = data
     for i in range(40):
         L = lengths[i]
         targets, mask = np.zeros((L, n_out)), t_index[i, :L] >= 0
         targets[np.nonzero(mask)[0], t_index[i, :L][mask]] = 1.0
-        lstm97_reference.run_sequence(params, net.masks, arch, np.eye(n_in)[x_index[i, :L]], targets, mask, cfg.lr)
-    for k in params:
-        np.testing.assert_allclose(net.params[k], params[k], rtol=0, atol=1e-12)
-    assert np.abs(params["W_hid"]).sum() > 0 and not np.allclose(params["W_out"], lstm97_net.build(np.random.default_rng(3), cfg, n_in, n_out).params["W_out"])
+        lstm97_reference.run_sequence(ref, arch, np.eye(n_in)[x_index[i, :L]], targets, mask, cfg.lr)
+    np.testing.assert_allclose(net.W_hid, ref.W_hid, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(net.W_out, ref.W_out, rtol=0, atol=1e-12)
+    assert np.abs(ref.W_hid).sum() > 0 and not np.allclose(ref.W_out, build(cfg, 3).net.W_out)
 
 
 def test_a_successful_online_trial_reports_the_window_start():

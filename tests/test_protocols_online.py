@@ -8,21 +8,25 @@ import numpy as np
 import pytest
 
 from cerepro import config, models, paper, seeding
-from cerepro.models import lstm97, lstm97_net, lstm97_reference
-from cerepro.protocols import online as proto
-from cerepro.protocols import online_kernel as K
-from cerepro.tasks.base import dense_inputs
+from cerepro.generators.base import as_sequences, dense_inputs
+from cerepro.models.common import Net
+from cerepro.models.lstm97 import architecture
+from cerepro.models.lstm97 import reference as lstm97_reference
+from cerepro.protocols.online import kernel
+from cerepro.protocols.online import trial as proto
+from cerepro.protocols.online.settings import OnlineRow
 
-SPECS = ("exp3a", "exp3b", "exp3c", "exp4", "exp5", "exp6a", "exp6b", "xor")
-ADDING = proto.OnlineRow(task="adding", blocks=2, block_size=2, bias="all", input_gate_bias=(-3.0, -6.0), lr=0.5, max_sequences=600)
+EXPERIMENTS = ("exp3a", "exp3b", "exp3c", "exp4", "exp5", "exp6a", "exp6b", "xor")
+ADDING = OnlineRow(task="adding", blocks=2, block_size=2, bias="all", input_gate_bias=(-3.0, -6.0), lr=0.5, max_sequences=600)
 
 
 def _first_stop(rule: int, errs: np.ndarray, wrong: np.ndarray, window: int, beta: float, n_seq: int) -> int | None:
     """Index of the first sequence after which the rule holds, pushing the sequences through the kernel's ring."""
-    istate, fstate, ring_err, ring_wrong = K.new_state(window)
+    win = kernel.new_window(window)
+    rule = kernel.Rule(rule, 0, 1, n_seq, 0, 0.5, beta, 0.01)
     for i, (e, w) in enumerate(zip(errs, wrong)):
-        K.ring_push(ring_err, ring_wrong, istate, fstate, float(e), int(w))
-        if K.window_rule_met(rule, ring_err, istate, fstate, beta, n_seq):
+        kernel.ring_push(win, float(e), int(w))
+        if kernel.window_rule_met(rule, win):
             return i
     return None
 
@@ -31,7 +35,7 @@ def _first_stop_reference(rule: int, errs, wrong, window, beta, n_seq) -> int | 
     """The same rule restated with slices: the window is the last `window` sequences, once that many exist."""
     for i in range(window - 1, len(errs)):
         w, e = wrong[i - window + 1 : i + 1], errs[i - window + 1 : i + 1]
-        if (rule == K.RULE_NSEQ and w.sum() < n_seq) or (rule == K.RULE_ST3 and w.sum() == 0 and e.mean() < beta):
+        if (rule == kernel.NSEQ and w.sum() < n_seq) or (rule == kernel.ST3 and w.sum() == 0 and e.mean() < beta):
             return i
     return None
 
@@ -41,16 +45,16 @@ def test_st3_stops_exactly_when_the_last_2000_are_correct_and_their_mean_error_i
     wrong = np.zeros(6000, dtype=np.int64)
     wrong[0:2501:500] = 1  # a wrong sequence every 500 up to 2500: the first window without one ends at 4500
     errs[wrong == 1] = 0.5
-    assert _first_stop(K.RULE_ST3, errs, wrong, 2000, 0.01, 0) == 4500
-    assert _first_stop(K.RULE_NSEQ, errs, wrong, 2000, 0.01, 2) == 4000  # NSEQ(2): only the one at 2500 left in the window
+    assert _first_stop(kernel.ST3, errs, wrong, 2000, 0.01, 0) == 4500
+    assert _first_stop(kernel.NSEQ, errs, wrong, 2000, 0.01, 2) == 4000  # NSEQ(2): only the one at 2500 left in the window
     errs[:] = 0.0101  # all correct, but the average is above beta ...
     wrong[:] = 0
     errs[3000:] = 0.0098  # ... until at most 1333 of the window's 2000 are high: 0.0003 * 1333 < 0.4 < 0.0003 * 1334
-    assert _first_stop(K.RULE_ST3, errs, wrong, 2000, 0.01, 0) == 3666
-    assert _first_stop(K.RULE_ST3, errs[:1999], wrong[:1999] * 0, 2000, 1.0, 0) is None  # never before a full window
+    assert _first_stop(kernel.ST3, errs, wrong, 2000, 0.01, 0) == 3666
+    assert _first_stop(kernel.ST3, errs[:1999], wrong[:1999] * 0, 2000, 1.0, 0) is None  # never before a full window
 
 
-@pytest.mark.parametrize("rule", [K.RULE_ST3, K.RULE_NSEQ])
+@pytest.mark.parametrize("rule", [kernel.ST3, kernel.NSEQ])
 def test_window_rules_match_a_slice_restatement_on_random_error_streams(rule):
     rng = np.random.default_rng(3)
     for _ in range(3):
@@ -66,20 +70,21 @@ def test_window_rules_match_a_slice_restatement_on_random_error_streams(rule):
 
 def test_evaluate_early_exit_and_move_to_front():
     cfg = ADDING
-    net = models.get("lstm97").build(np.random.default_rng(0), cfg, 2, 1)
-    batch = proto.generate(cfg, np.random.default_rng(1), 40)
-    x_index, x_dense, _, _, lengths, end_target = proto.kernel_arrays(batch)
+    net, ws, step = models.get("lstm97").build(np.random.default_rng(0), cfg, 2, 1)
+    batch = proto.draw(cfg, np.random.default_rng(1), 40)
+    tests = proto.tests(batch)
+    x_dense, lengths, end_target = tests.x_dense, tests.lengths, tests.end_target
     out_y, no_t, no_mask = np.zeros((batch.targets.shape[1], 1)), np.zeros((1, 1)), np.zeros(batch.targets.shape[1], dtype=bool)
-    full = K.evaluate(net.step, *net.args(), x_index, x_dense, end_target, lengths, np.arange(40), 0.04, 40, out_y, no_t, no_mask)
+    full = kernel.evaluate(step, net, ws, tests, 0.04, 40, out_y, no_t, no_mask)
     assert full[1] == 40 and 0 < full[0] < 40  # an untrained net gets some right, most wrong
-    y = np.array([lstm97_reference.run_sequence(net.params, net.masks, lstm97_net.arch(cfg, 2, 1), x_dense[i, : lengths[i]],
+    y = np.array([lstm97_reference.run_sequence(net, architecture(cfg, 2, 1), x_dense[i, : lengths[i]],
                                                 batch.targets[i, : lengths[i]], batch.target_mask[i, : lengths[i]], 0.0,
                                                 learn=False)[-1, 0] for i in range(40)])
     assert full[0] == np.sum(~(np.abs(end_target[:, 0] - y) < 0.04))
     assert np.isclose(full[2], np.abs(end_target[:, 0] - y).sum()) and np.isclose(full[3], ((end_target[:, 0] - y) ** 2).sum())
     order = np.arange(40)
     first_bad = int(np.flatnonzero(~(np.abs(end_target[:, 0] - y) < 0.04))[0])
-    wrong, tested, _, _ = K.evaluate(net.step, *net.args(), x_index, x_dense, end_target, lengths, order, 0.04, 0, out_y, no_t, no_mask)
+    wrong, tested, _, _ = kernel.evaluate(step, net, ws, tests._replace(order=order), 0.04, 0, out_y, no_t, no_mask)
     assert (wrong, tested, order[0]) == (1, first_bad + 1, first_bad)
 
 
@@ -89,27 +94,27 @@ def test_evaluate_early_exit_and_move_to_front():
     ("3c", (1, 1), dict(blocks=3, block_size=1, bias="b1", input_gate_bias=(-1.0, -3.0, -5.0), output_gate_bias=(-2.0, -4.0, -6.0), lr=1.0)),
 ])
 def test_kernel_training_matches_the_numpy_reference(task, io, kw):
-    cfg = proto.OnlineRow(task=task, T=20 if task == "3c" else 100, **kw)
-    net = models.get("lstm97").build(np.random.default_rng(5), cfg, *io)
-    params = {k: v.copy() for k, v in net.params.items()}
-    batch = proto.generate(cfg, np.random.default_rng(6), 40)
-    x_index, x_dense, targets, mask, lengths, _ = proto.kernel_arrays(batch)
-    iparams, fparams = proto.pack_settings(cfg)
-    state = K.new_state(cfg.window)
-    empty = (np.zeros((0, 1), dtype=np.int64), np.zeros((0, 1, x_dense.shape[2])), np.zeros((0, io[1])), np.zeros(0, dtype=np.int64),
-             np.zeros(0, dtype=np.int64))
+    cfg = OnlineRow(task=task, T=20 if task == "3c" else 100, **kw)
+    net, ws, step = models.get("lstm97").build(np.random.default_rng(5), cfg, *io)
+    ref = Net.of(net.weights(), {"W_hid": net.M_hid, "W_out": net.M_out})
+    batch = proto.draw(cfg, np.random.default_rng(6), 40)
+    block = as_sequences(batch)
+    targets, mask, lengths = block.targets, block.target_mask, block.lengths
+    rule = kernel.Rule(0, 0, 1, 140, 0, 0.04, 0.01, 0.01)
+    empty = np.zeros(0, dtype=np.int64)
+    check = kernel.Tests(np.zeros((0, 1), dtype=np.int64), np.zeros((0, 1, block.x_dense.shape[2])), np.zeros((0, io[1])), empty, empty)
     seq_err = np.zeros(40)
-    status, k = K.train_online(net.step, *net.args(), x_index, x_dense, targets, mask, lengths, cfg.lr, iparams, fparams, *state,
-                               *empty, np.zeros((targets.shape[1], io[1])), seq_err)
-    assert (status, k) == (K.STATUS_RUNNING, 40)
-    arch, x = lstm97_net.arch(cfg, *io), dense_inputs(batch)
+    status, k = kernel.train_online(step, net, ws, block, cfg.lr, rule, kernel.new_window(cfg.window), check,
+                               np.zeros((targets.shape[1], io[1])), seq_err)
+    assert (status, k) == (kernel.RUNNING, 40)
+    arch, x = architecture(cfg, *io), dense_inputs(batch)
     ref_err = []
     for i in range(40):
         L = lengths[i]
-        y = lstm97_reference.run_sequence(params, lstm97.masks(arch), arch, x[i, :L], targets[i, :L], mask[i, :L], cfg.lr)
+        y = lstm97_reference.run_sequence(ref, arch, x[i, :L], targets[i, :L], mask[i, :L], cfg.lr)
         ref_err.append(np.mean(np.abs(targets[i, L - 1] - y[L - 1])))
-    for name in params:
-        np.testing.assert_allclose(net.params[name], params[name], rtol=0, atol=1e-12)
+    for name in ("W_hid", "W_out"):
+        np.testing.assert_allclose(getattr(net, name), getattr(ref, name), rtol=0, atol=1e-12)
     np.testing.assert_allclose(seq_err, ref_err, rtol=0, atol=1e-12)
 
 
@@ -141,7 +146,7 @@ def test_st1st2_records_both_stops_and_summarize_reports_them():
     assert cols["test_misclassified_fraction"] == rec["test_wrong"] / 2560
 
 
-@pytest.mark.parametrize("name", SPECS)
+@pytest.mark.parametrize("name", EXPERIMENTS)
 def test_every_spec_row_runs_and_has_the_papers_weight_count(name):
     exp = config.resolve(name)
     assert exp.protocol == "online"

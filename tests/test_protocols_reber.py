@@ -6,11 +6,12 @@ import dataclasses
 
 import numpy as np
 
-from cerepro.protocols import reber as proto
-from cerepro.protocols.reber_kernel import string_correct
-from cerepro.tasks import reber
+from cerepro.generators import reber
+from cerepro.protocols.reber import trial as proto
+from cerepro.protocols.reber.kernel import string_correct
+from cerepro.protocols.reber.settings import ReberRow
 
-SMALL = proto.ReberRow(blocks=3, block_size=2, lr=0.5, weight_range=0.2, output_gate_bias=(-1.0, -2.0, -3.0), max_sequences=600, chunk=200)
+SMALL = ReberRow(blocks=3, block_size=2, lr=0.5, weight_range=0.2, output_gate_bias=(-1.0, -2.0, -3.0), max_sequences=600, chunk=200)
 
 
 def test_string_correct_requires_legal_units_to_be_the_top_k():
@@ -47,7 +48,10 @@ def test_set_pairs_are_shared_by_rows_and_disjoint():
 def test_a_trial_that_succeeds_passes_the_test_on_every_string():
     """Run trials until one succeeds and re-check its claim with the plain-numpy reference forward pass."""
     from cerepro import seeding
-    from cerepro.models import lstm97, lstm97_net, lstm97_reference
+    from cerepro.models.common import Net
+    from cerepro.models.lstm97 import arch as lstm97
+    from cerepro.models.lstm97 import architecture
+    from cerepro.models.lstm97 import reference as lstm97_reference
 
     cfg = dataclasses.replace(SMALL, max_sequences=40_000, chunk=5000)
     for trial in range(8):
@@ -57,9 +61,9 @@ def test_a_trial_that_succeeds_passes_the_test_on_every_string():
     assert rec["success"], "no trial of 8 succeeded at 3x2 lr 0.5 within 40k strings"
     # replay the trial in numpy: same init, same strings, same order, and the same stopping point
     tseed = seeding.trial_seed(11, "exp1/succ", trial)
-    arch = lstm97_net.arch(cfg, 7, 7)
-    masks = lstm97.masks(arch)
+    arch = architecture(cfg, 7, 7)
     params = lstm97.init(seeding.stream(tseed, "init"), arch, lstm97.LSTMInit(0.2, None, cfg.output_gate_bias))
+    net = Net.of(params, lstm97.masks(arch))
     train_rng = seeding.stream(tseed, "train")
     train, test = proto.set_pair(11, trial % 3, cfg)
     pool = reber.encode(train)
@@ -67,10 +71,10 @@ def test_a_trial_that_succeeds_passes_the_test_on_every_string():
     x = np.eye(7)
     for n in order[: rec["sequences"]]:
         L = pool.lengths[n]
-        lstm97_reference.run_sequence(params, masks, arch, x[pool.input_index[n, :L]], pool.targets[n, :L], pool.target_mask[n, :L], cfg.lr)
+        lstm97_reference.run_sequence(net, arch, x[pool.input_index[n, :L]], pool.targets[n, :L], pool.target_mask[n, :L], cfg.lr)
     check = reber.encode(sorted(set(train) | set(test)))
     for n in range(check.n):
         L = check.lengths[n]
-        y = lstm97_reference.run_sequence(params, masks, arch, x[check.input_index[n, :L]], check.targets[n, :L], check.target_mask[n, :L], 0.0, learn=False)
+        y = lstm97_reference.run_sequence(net, arch, x[check.input_index[n, :L]], check.targets[n, :L], check.target_mask[n, :L], 0.0, learn=False)
         legal = check.info["legal"][n, :L]
         assert np.all(np.where(legal, y, np.inf).min(axis=1) > np.where(legal, -np.inf, y).max(axis=1))

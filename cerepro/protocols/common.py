@@ -1,94 +1,127 @@
-"""Pieces shared by the protocols: the row settings every experiment has.
+"""What every protocol shares: the row settings, the statuses of the protocol kernels, and the trial skeleton.
 
-`BaseRow` holds the learner's settings (architecture, initialisation, learning rule) so that any model can
-run any experiment; a protocol extends it with the task's own settings. Defaults are the 1997 LSTM's.
+A row is BaseRow (TrialSettings plus every model's settings, models/__init__.py) extended by its protocol's
+settings. A trial (`Trial`): the trial seed and its named streams, the net built from stream "init", the loop
+over blocks of training sequences with progress reports, and the record with its learning curve.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
+from typing import Any, Callable
 
-from cerepro.models.lstm97 import BIAS_MODES, OUTPUT_ACTS, SQUASH_G, SQUASH_H
+import numpy as np
+
+from cerepro import checks, models, seeding
+
+RUNNING, SUCCESS, DIVERGED = 0, 1, 2  # every protocol kernel's status: training on | the stop rule held | non-finite
+OUTCOMES = {SUCCESS: "success", DIVERGED: "diverged"}  # a trial that ends RUNNING ran into its cap
 
 
 @dataclass(frozen=True)
-class BaseRow:
-    """Settings every experiment row has. Protocols extend this with their own fields."""
+class TrialSettings:
+    """The settings of a row's trials, whatever the model and the protocol."""
 
     model: str = "lstm97"  # the learner (see `cerepro list`)
     trials: int = 10  # independent trials per row (paper: 30 for Exp 1, 10-20 elsewhere)
-    max_sequences: int = 100_000  # cap on training sequences per trial; below the spec's value = reduced scale
+    max_sequences: int = 100_000  # cap on training sequences per trial; below the experiment's = reduced scale
     lr: float = 0.1  # learning rate alpha (plain SGD: no momentum, no clipping)
-    paper_cap: int | None = None  # the paper's cap where a spec deliberately runs a lower one: the row is labelled reduced
-    chunk: int = 2_000  # sequences per kernel call: the granularity of progress reports and of Ctrl-C
-    # architecture (Table 10)
-    blocks: int = 1  # C memory-cell blocks
-    block_size: int = 1  # S cells per block
-    hidden_units: int = 0  # conventional hidden units (RTRL, BPTT, Elman baselines)
-    bias: str = "ga"  # Table 10 "bias": none | ga (gates) | b1 (all hidden) | all (all non-input units)
-    recurrent: bool = True  # cells and gates see all cells and gates at t-1 (connectivity F)
-    input_to_output: bool = False  # outputs also see the inputs (connectivity B; a variant elsewhere)
-    output_gate: bool = True  # False: "no og" (Exp 2a/2b)
-    g: str = "g2"  # cell-input squashing: g2 in [-2, 2] | g1 logistic
-    h: str = "h1"  # cell-output squashing: h1 in [-1, 1] | id
-    output_act: str = "logistic"  # logistic (paper) | linear (variant)
-    output_bias: bool | None = None  # None: as `bias` says; true/false overrides (a variant)
-    outputs_recurrent: bool = False  # RTRL nets of Table 1: the outputs are units of the recurrent net (Williams & Zipser)
-    forget_gate: bool = True  # forget-gate models (Gers 2000) only; false: the 1997 cell with s(t-1) scaled by state_decay
-    state_decay: float = 1.0  # forget-gate models without forget gate: fixed self-weight of s ("state decay 0.9")
-    gate_recurrence: bool | None = None  # forget-gate models: gates also see gate outputs; null = the model's default (no)
-    # initialisation (Tables 10, 11)
-    weight_range: float = 0.1  # uniform in [-r, r]
-    input_gate_bias: tuple[float, ...] | None = None  # one per block; null = random like the other weights
-    output_gate_bias: tuple[float, ...] | None = None
-    forget_gate_bias: tuple[float, ...] | None = None  # forget-gate models only (Gers 2000: positive); null = model default
-    # learning rule
-    update: str = "step"  # step: apply each step's change at once (online) | sequence: sum, apply at sequence end
-    output_derivative: bool = True  # e_k = f'_k (t_k - y_k) as eq. 19; false drops f'_k (a variant)
-    # readings the paper leaves open, tested as hypotheses (tasks/hypotheses.yaml; 1997 LSTM only)
-    reset_activation: float = 0.0  # cell and gate outputs the first step sees as t-1 (paper: reset to 0; JKU: 0.5)
-    gate_bias_init: str = "set"  # given gate biases replace the random initial value (set) or are added to it (add: JKU)
-    lr_scale: str = "none"  # lr per step's contribution as printed | mean: divided by the sequence length | length: times it
+    paper_cap: int | None = None  # the paper's cap where an experiment deliberately runs a lower one: the row is labelled reduced
+    chunk: int = 2_000  # sequences per progress report, and per kernel call where a protocol trains in chunks
+
+    def check(self) -> None:
+        checks.at_least(self, 1, "trials", "max_sequences", "chunk")
+        checks.positive(self, "lr")
+        models.get(self.model)  # an unknown model raises, naming the models
+
+
+@dataclass(frozen=True)
+class BaseRow(*models.settings_classes(), TrialSettings):
+    """Settings every row has: its trials' and every model's (so that any model can run any protocol)."""
 
     def validate(self) -> None:
-        """Raise ValueError for impossible values (the message names the key)."""
-        for key in ("trials", "max_sequences", "chunk", "blocks", "block_size"):
-            if getattr(self, key) < 1:
-                raise ValueError(f"{key} must be at least 1, got {getattr(self, key)}")
-        if self.hidden_units < 0:
-            raise ValueError(f"hidden_units must be at least 0, got {self.hidden_units}")
-        for key in ("lr", "weight_range"):
-            if not getattr(self, key) > 0:
-                raise ValueError(f"{key} must be positive, got {getattr(self, key)}")
-        for key, allowed in (("bias", BIAS_MODES), ("g", SQUASH_G), ("h", SQUASH_H), ("output_act", OUTPUT_ACTS),
-                             ("update", ("step", "sequence"))):
-            if getattr(self, key) not in allowed:
-                raise ValueError(f"{key} must be one of {', '.join(allowed)}; got {getattr(self, key)!r}")
-        for key in ("output_gate_bias", "input_gate_bias", "forget_gate_bias"):
-            value = getattr(self, key)
-            if value is not None and len(value) != self.blocks:
-                raise ValueError(f"{key} needs one value per block ({self.blocks}), got {len(value)}")
-        if self.forget_gate and self.state_decay != 1.0:
-            raise ValueError("state_decay applies only without a forget gate (set forget_gate: false)")
-        if not self.forget_gate and self.forget_gate_bias is not None:
-            raise ValueError("forget_gate_bias given for a net without forget gates")
-        if not 0.0 < self.state_decay <= 1.0:
-            raise ValueError(f"state_decay must be in (0, 1], got {self.state_decay}")
-        if self.gate_bias_init not in ("set", "add"):
-            raise ValueError(f"gate_bias_init must be one of set, add; got {self.gate_bias_init!r}")
-        if self.lr_scale not in ("none", "mean", "length"):
-            raise ValueError(f"lr_scale must be one of none, mean, length; got {self.lr_scale!r}")
-        if not 0.0 <= self.reset_activation <= 1.0:
-            raise ValueError(f"reset_activation must be in [0, 1], got {self.reset_activation}")
-        if self.model != "lstm97":
-            for key, default in (("reset_activation", 0.0), ("gate_bias_init", "set"), ("lr_scale", "none")):
-                if getattr(self, key) != default:
-                    raise ValueError(f"{key} applies only to the 1997 LSTM (model lstm97), not {self.model}")
-        from cerepro.models import MODELS  # late: models import nothing from protocols
+        """Raise ValueError for impossible values (the message names the key); protocols add their own checks."""
+        for group in reversed(type(self).__mro__):  # TrialSettings first, then each model's settings
+            if "check" in vars(group):
+                vars(group)["check"](self)
+        if not models.get(self.model).trains:  # searched, not trained: needs a success test on a fixed batch
+            why = self.untrained_test()
+            if why:
+                raise ValueError(f"model {self.model} trains nothing, so {why}")
+            self.n_weights()  # an impossible net (bias ga, no hidden unit, ...) raises here
 
-        if self.model not in MODELS:
-            raise ValueError(f"unknown model {self.model!r}; models: {', '.join(MODELS)}")
-        if self.model == "guess":  # no learning rule: the net and the protocol must suit the search
-            from cerepro.protocols import guess  # late: guess imports the protocols built on this module
+    def sizes(self) -> tuple[int, int]:
+        """(input units, output units) of the row's net."""
+        raise NotImplementedError
 
-            guess.check_row(self)
+    def n_weights(self) -> int:
+        return models.get(self.model).n_weights(self, *self.sizes())
+
+    def untrained_test(self) -> str:
+        """Why this row's success test cannot judge a net that is not trained ("" if it can: a fixed batch)."""
+        return "it needs a protocol whose success test is a fixed batch of sequences (online with stop st1st2, longlag)"
+
+
+_EXPERIMENTS: list[Callable[[str], Any]] = []  # cerepro.config.resolve (config and dispatch register it)
+
+
+def register_experiments(resolve: Callable[[str], Any]) -> None:
+    """Called by cerepro.config and cerepro.dispatch: a protocol that uses another experiment's rows (the error
+    flow of a trained net) looks them up through this, without importing config, which imports the protocols."""
+    _EXPERIMENTS[:] = [resolve]
+
+
+def experiment(name: str) -> Any:
+    """An experiment (config.Experiment) by name."""
+    if not _EXPERIMENTS:
+        raise RuntimeError("no experiments registered: cerepro.config registers them when it reads a spec")
+    return _EXPERIMENTS[0](name)
+
+
+class Trial:
+    """One trial of a row: its seed and named streams, its net, the block loop with progress, its record."""
+
+    def __init__(self, cfg: BaseRow, seed: int, row_key: str, trial: int, progress: Callable[[int], None] | None = None,
+                 build: bool = True):
+        self.cfg, self.trial, self.progress = cfg, trial, progress
+        self.start = time.perf_counter()
+        self.seed = seeding.trial_seed(seed, row_key, trial)
+        if build:  # initial weights from the trial's "init" stream
+            self.net, self.ws, self.step = models.get(cfg.model).build(self.stream("init"), cfg, *cfg.sizes())
+
+    def stream(self, *name: str | int) -> np.random.Generator:
+        """The trial's random stream of that name (seeding.stream)."""
+        return seeding.stream(self.seed, *name)
+
+    def run(self, train: Callable[[int, int], tuple[int, int]], block: int) -> tuple[int, int]:
+        """Call train(done, n) -> (status, sequences it took) with n <= block until the status is not RUNNING or
+        max_sequences are done, reporting progress every `chunk` sequences; returns (status, sequences done)."""
+        cap, done, status, unreported = self.cfg.max_sequences, 0, RUNNING, 0
+        while done < cap and status == RUNNING:
+            status, k = train(done, min(block, cap - done))
+            done += k
+            unreported += k
+            if self.progress is not None and unreported and (unreported >= self.cfg.chunk or status != RUNNING or done >= cap):
+                self.progress(unreported)
+                unreported = 0
+        return status, done
+
+    def record(self, status: int, sequences: int, curve_of: np.ndarray | None = None, **fields: Any) -> dict:
+        """The trial record: outcome, sequences to success (or to the cap), the protocol's fields, wall time and
+        the learning curve of the per-sequence values `curve_of` (none if None)."""
+        outcome = OUTCOMES.get(status, "cap")
+        record = {"trial": self.trial, "seed": self.seed, "outcome": outcome, "success": outcome == "success",
+                  "sequences": sequences, "reason": "NaN/inf in outputs" if outcome == "diverged" else "", **fields}
+        record["wall_s"] = time.perf_counter() - self.start
+        if curve_of is not None:
+            record["curve"] = curve(curve_of)
+        return record
+
+
+def curve(values: np.ndarray, points: int = 50) -> list[float]:
+    """A per-sequence series compressed to the means of `points` equal windows (the learning curve)."""
+    if values.size == 0:
+        return []
+    edges = np.linspace(0, values.size, min(points, values.size) + 1).astype(int)
+    return [float(np.mean(values[a:b], dtype=np.float64)) for a, b in zip(edges[:-1], edges[1:])]

@@ -1,31 +1,16 @@
 """Error flow through time (Section 3, Appendix A.2): the problem the paper solves, measured on real nets.
 
-Not a training protocol: a trial draws one net (or, for a trained net, one input sequence), runs one sequence
-of at least max_lag + 1 steps through it, injects an error at the last step t and measures with the model's
-own backward pass how much of it reaches every unit q = 1 .. max_lag steps back (cerepro.errorflow says how).
-The row's `net` says which net:
-
-  unit       one self-connected logistic unit (Section 3.2) with self-weight w = scale / f'_max, i.e.
-             max |f' w| = scale, and bias -w/2, so that net = 0 (f' = f'_max = 0.25) is its fixed point; the first
-             input lifts it there from its reset value 0, then it gets uniform noise of amplitude input_noise
-             (0: it stays there exactly and the measured flow is the paper's bound (f'_max |w|)^q itself)
-  recurrent  a fully recurrent logistic net (rtrl.py layout, e.g. Table 1's RTRL net) drawn by the model's own
-             initialisation, its recurrent weights then scaled so that f'_max ||W||_A = scale (Section 3.1's
-             weak upper bound is n scale^q); inputs uniform noise in [-input_noise, input_noise]
-  lstm       the 1997 LSTM (lstm97) drawn by its own initialisation, or trained: trial `trained_trial` of the
-             first faithful row of experiment `trained_from`, retrained with that spec's seed (so it is the
-             committed trial); inputs a sequence of `task` stretched to max_lag + 1 steps or more. Both
-             gradients are measured on every net: the truncated one of lstm97 (Appendix A.1) and the full one
-             of lstm-full (the same net; BPTT)
-
-A trial's record holds the lag grid and the measured curves (the figure and tables are rebuilt from it), and
-the checks that make each number trustworthy: finite differences at q = 1, 2, 3, the single unit's closed
-form prod f'(net(t-m)) w, and for truncated LSTM A.2's closed form, a CEC of exactly 1 and no error outside
-the cell. `success` means every check passed.
+Not a training protocol: a trial draws one net (`net`: a self-connected logistic unit, a fully recurrent net
+scaled to f'_max ||W||_A = scale, or the 1997 LSTM, drawn or trained by a committed trial of `trained_from`),
+runs one sequence of at least max_lag + 1 steps, injects an error at the last step and measures how much
+reaches every unit q = 1 .. max_lag steps back (cerepro.errorflow). The record holds the curves and the checks
+that make each number trustworthy (finite differences, closed forms); `success` means every check passed.
+docs/error-flow.md has the rows and the method.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import time
 from dataclasses import dataclass
@@ -35,14 +20,15 @@ import numpy as np
 
 from cerepro import errorflow as ef
 from cerepro import models, seeding
-from cerepro.models import lstm97_net, rtrl
-from cerepro.protocols.common import BaseRow
-from cerepro.tasks import adding, temporal
-from cerepro.tasks.base import dense_inputs
+from cerepro.generators import TASKS as GENERATORS
+from cerepro.generators import adding, temporal
+from cerepro.generators.base import dense_inputs
+from cerepro.models import lstm97, rtrl
+from cerepro.protocols.common import BaseRow, experiment
 
 NETS = ("unit", "recurrent", "lstm")
 TASKS = ("noise", "adding", "6a")  # what drives the net: uniform noise, or a task's inputs stretched to max_lag + 1 steps
-TASK_IO = {"adding": (2, 1), "6a": (8, 4)}  # as protocols.online.TASK_IO
+TASK_IO = {task: GENERATORS[task].io() for task in ("adding", "6a")}  # (inputs, outputs) of the trained nets
 SUMMARY_LAGS = (1, 10, 100, 1000)  # the lags of the table columns
 FD_TOLERANCE = 1e-6  # |finite difference - backward pass| relative to the injected error (central differences, eps 1e-6)
 EXACT_TOLERANCE = 1e-12  # closed forms and the CEC: equal up to rounding
@@ -89,7 +75,7 @@ class ErrorFlowRow(BaseRow):
                 raise ValueError(f"a {self.net} net is measured by BPTT: set model: bptt (got {self.model!r})")
             if self.task != "noise":
                 raise ValueError(f"a {self.net} net is driven by noise (task: noise), got {self.task!r}")
-            rtrl.arch_from_cfg(self, self.inputs, self.outputs)  # the net must exist
+            rtrl.architecture(self, self.inputs, self.outputs)  # the net must exist
         unit = (self.hidden_units, self.inputs, self.outputs, self.outputs_recurrent, self.bias)
         if self.net == "unit" and unit != (1, 1, 1, False, "b1"):
             raise ValueError("a single unit is hidden_units: 1, inputs: 1, outputs: 1, outputs_recurrent: false, bias: b1")
@@ -104,6 +90,9 @@ class ErrorFlowRow(BaseRow):
             source = _source_row(self.trained_from)
             if source.task != self.task:
                 raise ValueError(f"task must be the trained net's ({source.task!r}), got {self.task!r}")
+
+    def sizes(self) -> tuple[int, int]:
+        return net_io(self)
 
     def n_weights(self) -> int:
         cfg, n_in, n_out = self.net_settings()
@@ -123,29 +112,28 @@ def net_io(cfg: ErrorFlowRow) -> tuple[int, int]:
 
 
 @functools.lru_cache(maxsize=None)
-def _source_row(experiment: str):
+def _source_row(name: str):
     """The first faithful row of an experiment (an online 1997 LSTM row): the net a trained row measures."""
-    from cerepro import config  # late: config imports the protocols
-
     try:
-        exp = config.resolve(experiment)
-    except config.SpecError as exc:
+        cfg = experiment(name).rows[0].config
+    except ValueError as exc:  # config.SpecError: an unknown experiment
         raise ValueError(f"trained_from: {exc}") from None
-    cfg = exp.rows[0].config
     if cfg.model != "lstm97" or getattr(cfg, "task", None) not in TASK_IO:
-        raise ValueError(f"trained_from: {experiment}'s first row is not an online lstm97 row on {' or '.join(TASK_IO)}")
+        raise ValueError(f"trained_from: {name}'s first row is not an online lstm97 row on {' or '.join(TASK_IO)}")
     return cfg
 
 
 @functools.lru_cache(maxsize=4)
-def trained_net(experiment: str, trial: int, max_sequences: int) -> tuple[dict[str, np.ndarray], dict]:
-    """(weights, training record) of a committed trial, retrained by its protocol from the spec's seed (cached:
-    the rows of one process share it)."""
-    from cerepro import mechanism  # late: mechanism imports config, which imports the protocols
+def trained_net(name: str, trial: int, max_sequences: int) -> tuple[dict[str, np.ndarray], dict]:
+    """(weights, training record) of a committed trial, retrained by its protocol from the experiment's seed
+    (cached: the rows of one process share it)."""
+    from cerepro.protocols.online import trial as online  # compiled code: imported when a trial runs
 
-    record: dict = {}
-    _, params = mechanism.train_net(experiment, max_sequences=min(max_sequences, _source_row(experiment).max_sequences),
-                                    trial=trial, record=record)
+    exp = experiment(name)
+    row = exp.rows[0]
+    cfg = dataclasses.replace(row.config, max_sequences=min(max_sequences, _source_row(name).max_sequences))
+    params: dict = {}
+    record = online.run_trial(cfg, exp.seed, row.seed_key, trial, keep_params=params)
     return params, record
 
 
@@ -180,13 +168,13 @@ def run_trial(cfg: ErrorFlowRow, seed: int, row_key: str, trial: int, progress: 
         params = unit_weights(cfg)
         bias, w_in, w = params["W_hid"][0]
         x[0, 0] -= bias  # the first input lifts net(0) to 0: y(0) = 1/2, the steepest point
-        flow = ef.rnn_flow(params, rtrl.arch_from_cfg(cfg, n_in, n_out), x, lags, unit=0)
+        flow = ef.rnn_flow(params, rtrl.architecture(cfg, n_in, n_out), x, lags, unit=0)
         closed = ef.single_unit_closed_form(bias, w_in, w, x[:, 0], lags)
         checks = {"fd_error": flow["fd_error"], "closed_form_error": _closed_form_error(flow["self"], closed)}
         record.update(flow=flow["flow"], bound=flow["bound"])
     elif cfg.net == "recurrent":
-        arch = rtrl.arch_from_cfg(cfg, n_in, n_out)
-        params = models.get(cfg.model).build(seeding.stream(tseed, "init"), cfg, n_in, n_out).params
+        arch = rtrl.architecture(cfg, n_in, n_out)
+        params = models.get(cfg.model).build(seeding.stream(tseed, "init"), cfg, n_in, n_out).net.weights()
         W_rec = params["W_hid"][:, 1 + n_in :]  # view: scaled in place
         W_rec *= cfg.scale / (ef.F_PRIME_MAX * ef.weight_norm(W_rec))
         unit = arch.n_hidden if arch.outputs_recurrent else 0  # the first output unit (or hidden unit 0)
@@ -201,8 +189,8 @@ def run_trial(cfg: ErrorFlowRow, seed: int, row_key: str, trial: int, progress: 
             record["trained"] = {"experiment": cfg.trained_from, "trial": cfg.trained_trial, "seed": trained["seed"],
                                  **{k: trained[k] for k in ("outcome", "sequences", "test_wrong", "test_n")}}
         else:
-            params = models.get(cfg.model).build(seeding.stream(tseed, "init"), cfg, n_in, n_out).params
-        flow = ef.lstm_flow(params, lstm97_net.arch(net_cfg, n_in, n_out), x, lags)
+            params = models.get(cfg.model).build(seeding.stream(tseed, "init"), cfg, n_in, n_out).net.weights()
+        flow = ef.lstm_flow(params, lstm97.architecture(net_cfg, n_in, n_out), x, lags)
         checks = {k: flow[k] for k in ("fd_error", "closed_form_error", "cec_error", "truncated_leak")}
         record.update(flow=flow["truncated_cell_input"].max(axis=0), full=flow["full_cell_input"].max(axis=0),
                       leak=flow["full_leak"].max(axis=0), entry=flow["entry"],

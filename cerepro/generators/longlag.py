@@ -1,0 +1,99 @@
+"""Experiment 2 (Section 5.2): long time lags, tasks 2a, 2b and 2c (docs/paper.md, Exp 2).
+
+2a: p+1 one-hot symbols a_1 .. a_{p-1}, x (unit p-1), y (unit p); the two sequences (y, a_1..a_{p-1}, y) and
+(x, a_1..a_{p-1}, x), each with probability 0.5; next-symbol prediction with a target at every one of the p
+steps. 2b: the middle drawn uniformly from a_1..a_{p-1}; `info["final_step"]` marks the one predictable step.
+2c: p+4 units a_1..a_p, e, b, x, y; b, x|y, q distractors, then each further element a distractor with
+probability 9/10 or the trigger e (then stop); the only target (x or y, 2 output units) is given where e is
+input. The paper's procedure is followed, not its misprinted length formula (docs/paper.md, errata).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from cerepro.generators.base import Batch, end_targets
+
+EXTRA_2C = ("e", "b", "x", "y")  # units p .. p+3 of task 2c, after the p distractors
+
+
+def unit_names_2ab(p: int) -> tuple[str, ...]:
+    """Names of the p+1 input/output units of tasks 2a/2b: a1 .. a{p-1}, x, y."""
+    return tuple(f"a{i}" for i in range(1, p)) + ("x", "y")
+
+
+def unit_names_2c(p: int) -> tuple[str, ...]:
+    """Names of the p+4 input units of task 2c: a1 .. a{p}, e, b, x, y."""
+    return tuple(f"a{i}" for i in range(1, p + 1)) + EXTRA_2C
+
+
+def _encode_2ab(first: np.ndarray, middle: np.ndarray, p: int) -> Batch:
+    """Sequences (first, middle..., first) -> next-symbol-prediction Batch with a target at every step."""
+    n = first.shape[0]
+    seq = np.concatenate([first[:, None], middle, first[:, None]], axis=1)  # (n, p+1) unit indices
+    steps = np.arange(p)
+    targets = np.zeros((n, p, p + 1))  # (n, p, p+1) one-hot next symbol
+    targets[np.arange(n)[:, None], steps[None, :], seq[:, 1:]] = 1.0
+    final_mask = np.zeros((n, p), dtype=bool)  # (n, p): only the step predicting the last element
+    final_mask[:, p - 1] = True
+    return Batch(
+        input_index=seq[:, :-1].copy(),  # (n, p)
+        inputs=None,
+        targets=targets,
+        target_mask=np.ones((n, p), dtype=bool),  # (n, p): a target at every step
+        lengths=np.full(n, p, dtype=np.int64),  # (n,)
+        n_in=p + 1,
+        symbols=None,  # use unit_names_2ab(p) to render
+        info={
+            "first": first.copy(),  # (n,) unit of the first (and last) element: p-1 = x, p = y
+            "final_step": np.full(n, p - 1, dtype=np.int64),  # (n,) step whose target is the last element
+            "final_mask": final_mask,  # (n, p) bool
+        },
+    )
+
+
+def generate_2a(rng: np.random.Generator, n: int, p: int = 100) -> Batch:
+    """Task 2a: n sequences, each (y, a_1..a_{p-1}, y) or (x, a_1..a_{p-1}, x) with probability 0.5."""
+    if p < 2:
+        raise ValueError("p must be at least 2")
+    first = (p - 1) + rng.integers(0, 2, size=n)  # (n,) x = unit p-1, y = unit p
+    middle = np.broadcast_to(np.arange(p - 1, dtype=np.int64), (n, p - 1))  # (n, p-1) a_1 .. a_{p-1}
+    return _encode_2ab(first.astype(np.int64), middle, p)
+
+
+def generate_2b(rng: np.random.Generator, n: int, p: int = 100) -> Batch:
+    """Task 2b: as 2a but the middle p-1 elements are drawn uniformly from a_1..a_{p-1}."""
+    if p < 2:
+        raise ValueError("p must be at least 2")
+    first = (p - 1) + rng.integers(0, 2, size=n)  # (n,)
+    middle = rng.integers(0, p - 1, size=(n, p - 1))  # (n, p-1) i.i.d. uniform over a_1 .. a_{p-1}
+    return _encode_2ab(first.astype(np.int64), middle.astype(np.int64), p)
+
+
+def generate_2c(rng: np.random.Generator, n: int, p: int = 100, q: int = 100, p_trigger: float = 0.1) -> Batch:
+    """Task 2c: n sequences (b, x|y, q+k distractors, e) with the target x|y at the step where e is input."""
+    if p < 1 or q < 0:
+        raise ValueError("need p >= 1 and q >= 0")
+    e, b, x = p, p + 1, p + 2
+    label = rng.integers(0, 2, size=n)  # (n,) 0 = x, 1 = y (also the output unit)
+    k = rng.geometric(p_trigger, size=n) - 1  # (n,) extra distractors before e; P(k) = 0.1 * 0.9^k
+    lengths = (q + k + 3).astype(np.int64)  # (n,) inputs b, x|y, q+k distractors, e
+    T = int(lengths.max())
+    steps = np.arange(T)[None, :]  # (1, T)
+    idx = rng.integers(0, p, size=(n, T))  # (n, T) distractor candidates
+    idx[:, 0] = b
+    idx[:, 1] = x + label
+    last = lengths[:, None] - 1  # (n, 1) step where e is input
+    idx = np.where(steps == last, e, idx)
+    idx = np.where(steps > last, -1, idx).astype(np.int64)  # -1 past the end
+    targets, mask = end_targets(np.eye(2)[label], lengths, T)  # (n, T, 2) outputs (x, y), only where e is input
+    return Batch(
+        input_index=idx,
+        inputs=None,
+        targets=targets,
+        target_mask=mask,
+        lengths=lengths,
+        n_in=p + 4,
+        symbols=None,  # use unit_names_2c(p) to render
+        info={"label": label.astype(np.int64), "k": k.astype(np.int64), "final_step": lengths - 1},
+    )
