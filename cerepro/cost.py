@@ -27,16 +27,22 @@ def makespan(times: list[float], cores: int) -> float:
 
 
 def trial_times(out_dir: Path, experiment: str) -> list[float]:
-    """Wall seconds of every trial of the rows in <out_dir>/<experiment>.csv, from the ledger."""
+    """Wall seconds of every trial of the rows in <out_dir>/<experiment>.csv: from the ledger, or (a row the
+    ledger lacks, or no ledger) the row's summed `wall_s` spread evenly over its trials."""
     table = pd.read_csv(out_dir / f"{experiment}.csv")
-    ledger = Ledger(out_dir / "ledger.sqlite")
+    ledger = Ledger.existing(out_dir / "ledger.sqlite")
     try:
         times = []
         for r in table.itertuples():
-            done = ledger.done(experiment, r.row, r.variant, r.config_hash, int(r.run_seed))
-            times += [rec["wall_s"] for t, rec in sorted(done.items()) if t < r.trials]
+            done = ledger.done(experiment, r.row, r.variant, r.config_hash, int(r.run_seed)) if ledger else {}
+            mine = [rec["wall_s"] for t, rec in sorted(done.items()) if t < r.trials]
+            if not mine and r.trials > 0:
+                wall = 0.0 if pd.isna(r.wall_s) else float(r.wall_s)
+                mine = [wall / r.trials] * int(r.trials)
+            times += mine
     finally:
-        ledger.close()
+        if ledger is not None:
+            ledger.close()
     return times
 
 

@@ -207,7 +207,10 @@ def matrix(out_dir: Path, hypotheses: tuple[hyp.Hypothesis, ...], screen: hyp.Sc
         breaks = [f"{c['experiment']}/{c['row']}" for c in run if c["verdict"] != "reproduced"
                   and faithful.get((c["experiment"], c["row"]), {}).get("verdict") == "reproduced"]
         scales = sorted({c["scale"] for c in run})
+        same = [faithful.get((c["experiment"], c["row"]), {}) for c in mine if c["status"] == "no meaning"]  # = the faithful net
+        same_ok = sum(f.get("verdict") == "reproduced" and f.get("scale") != "partial" for f in same)
         scores.append({"hypothesis": h.name, "title": h.title, "parts": list(h.parts), "reproduced": len(ok), "run": len(run),
+                       "reproduced_with_faithful": len(ok) + same_ok,
                        "no_meaning": sum(c["status"] == "no meaning" for c in mine), "not_run": sum(c["status"] == "not run" for c in mine),
                        "partial": sum(c["status"] == "run" and c["scale"] == "partial" for c in mine),
                        "rows": len(mine), "scales": scales, "fixes": fixes, "breaks": breaks})
@@ -248,10 +251,14 @@ def to_markdown(doc: dict[str, Any], figure_name: str | None = None, docs: str =
              "every planned trial has run), `n/a` = the hypothesis changes nothing in this row, `-` = not run yet.", ""]
     if figure_name:
         lines += [f"![hypotheses x rows]({figure_name})", ""]
-    lines += ["## Score", "", "| hypothesis | rows reproduced / run | scale | fixes (vs faithful) | breaks | partial | not run | n/a |",
-              "|---|---|---|---|---|---|---|---|"]
+    lines += ["## Score", "",
+              "`of all rows`: the rows the configuration reproduces among all rows, counting each `n/a` row with the faithful",
+              "row's verdict (there the configuration is the faithful net); the goal is one configuration at 80 % of them.", "",
+              "| hypothesis | rows reproduced / run | of all rows | scale | fixes (vs faithful) | breaks | partial | not run | n/a |",
+              "|---|---|---|---|---|---|---|---|---|"]
     for s in doc["scores"]:
-        lines.append(f"| `{s['hypothesis']}` | {s['reproduced']} / {s['run']} | {', '.join(s['scales']) or '-'} | "
+        lines.append(f"| `{s['hypothesis']}` | {s['reproduced']} / {s['run']} | {s['reproduced_with_faithful']} / {s['rows']} | "
+                     f"{', '.join(s['scales']) or '-'} | "
                      f"{', '.join(s['fixes']) or '-'} | {', '.join(s['breaks']) or '-'} | {s['partial']} | {s['not_run']} | {s['no_meaning']} |")
     lines += ["", "## The matrix", ""]
     for table in sorted({c["paper_table"] for c in cols}, key=_table_order):

@@ -13,12 +13,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cerepro import __version__, compare
+from cerepro import __version__, compare, cost
 from cerepro.catalog import Outline
 from cerepro.ledger import Ledger
 from cerepro.results import doc_link, write_atomic
 from cerepro.text import number
 
+CORES = (2, 16, 64)  # the core counts the cost table computes a full re-run's wall time for
 
 
 def _figure_sequences(exp: Outline, trials: pd.DataFrame, table: pd.DataFrame, path: Path) -> bool:
@@ -104,20 +105,26 @@ def build(out_dir: Path, mechanism: bool = True) -> tuple[Path, list[Path]]:
         "",
         "## Summary",
         "",
-        "| experiment | paper table | reproduced | differs | reduced scale | not run | trials | trial CPU time |",
-        "|---|---|---|---|---|---|---|---|",
+        "| experiment | paper table | reproduced | differs | reduced scale | not run | trials | CPU time "
+        f"| {' | '.join(f'wall, {p} cores' for p in CORES)} |",
+        "|---|---|---|---|---|---|---|---|" + "---|" * len(CORES),
     ]
     exps = compare.all_experiments()
     docs = [compare.experiment_comparison(e, out_dir) for e in exps]
-    total_trials, total_cpu = 0, 0.0
+    costs = {c["experiment"]: c for c in cost.summary(out_dir, [e.name for e in exps], CORES)}
     for d in docs:
-        c = d["summary"]
-        trials, cpu = _cost(out_dir / f"{d['experiment']}.csv")
-        total_trials, total_cpu = total_trials + trials, total_cpu + cpu
+        c, spent = d["summary"], costs.get(d["experiment"], {})
+        walls = " | ".join(_duration(spent.get(f"wall_h_{p}", 0.0) * 3600) for p in CORES)
         lines.append(f"| [{d['experiment']}](#{d['experiment']}) | {d['paper_table']} | {c['reproduced']} | {c['differs']} | "
-                     f"{c['reduced scale']} | {c['not run']} | {trials:,} | {_duration(cpu)} |")
-    lines += ["", f"Trial CPU time is the summed wall time of the trials in each table ({total_trials:,} trials, "
-              f"{_duration(total_cpu)} in all); with W workers on W free cores a run takes about 1/W of it."]
+                     f"{c['reduced scale']} | {c['not run']} | {spent.get('trials', 0):,} | {_duration(spent.get('cpu_h', 0.0) * 3600)} "
+                     f"| {walls} |")
+    total = {k: sum(c[k] for c in costs.values()) for k in ["trials", "cpu_h"] + [f"wall_h_{p}" for p in CORES]}
+    lines += [f"| all | | | | | | {total['trials']:,} | {_duration(total['cpu_h'] * 3600)} | "
+              + " | ".join(_duration(total[f"wall_h_{p}"] * 3600) for p in CORES) + " |",
+              "", "CPU time is the summed wall time of the committed trials (each trial's own time in one worker on the",
+              "machine that ran it; more than the CPU time where that machine was busier than its cores). The wall times are computed, not measured: what `make all-experiments` would take with P",
+              "workers, one experiment after the other, each trial to the first free worker, longest first",
+              "(cerepro/cost.py). Rows not run yet count nothing."]
     ledger = Ledger.existing(out_dir / "ledger.sqlite")
     try:
         for exp, doc in zip(exps, docs):
@@ -159,14 +166,6 @@ def build(out_dir: Path, mechanism: bool = True) -> tuple[Path, list[Path]]:
     report = out_dir / "REPORT.md"
     write_atomic(report, "\n".join(lines) + "\n")
     return report, figures
-
-
-def _cost(table_path: Path) -> tuple[int, float]:
-    """Trials and summed trial wall time (s) of one results table; (0, 0.0) if it was not written."""
-    if not table_path.exists():
-        return 0, 0.0
-    table = pd.read_csv(table_path)
-    return int(table["trials"].sum()), float(table["wall_s"].fillna(0).sum())
 
 
 def _duration(seconds: float) -> str:

@@ -89,7 +89,9 @@ def test_report_writes_markdown_and_nonempty_figures(tmp_path):
     assert result.exit_code == 0, result.output
     text = (out / "REPORT.md").read_text()
     table = pd.read_csv(out / "exp1.csv")
-    assert f"| [exp1](#exp1) | 1 | 1 | 1 | 1 | 2 | {table['trials'].sum()} | {table['wall_s'].sum():.0f} s |" in text
+    # no ledger here: each row's wall_s (1 s) spread over its trials; 2 cores halve the 4 s, 16 leave the longest
+    assert f"| [exp1](#exp1) | 1 | 1 | 1 | 1 | 2 | {table['trials'].sum()} | 4 s | 2 s | 0 s | 0 s |" in text
+    assert not (out / "ledger.sqlite").exists()
     assert "figures/exp1_sequences.png" in text
     png = out / "figures" / "exp1_sequences.png"
     assert png.stat().st_size > 5000 and png.read_bytes()[:4] == b"\x89PNG"

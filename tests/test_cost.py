@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from cerepro import cost
@@ -28,3 +29,10 @@ def test_summary_of_the_committed_results_adds_up_the_trial_times():
         assert r["trials"] > 0 and r["cpu_h"] > 0
         assert r["wall_h_64"] <= r["wall_h_16"] <= r["wall_h_2"] <= r["cpu_h"] + 1e-12
         assert r["wall_h_2"] == pytest.approx(r["cpu_h"] / 2, rel=0.5)
+
+
+def test_rows_the_ledger_lacks_count_their_table_time_spread_over_their_trials(tmp_path):
+    pd.DataFrame({"experiment": ["exp6a"] * 2, "row": ["a", "b"], "variant": ["paper"] * 2, "config_hash": ["x", "y"],
+                  "run_seed": [1, 1], "trials": [2, 4], "wall_s": [10.0, 4.0]}).to_csv(tmp_path / "exp6a.csv", index=False)
+    assert sorted(cost.trial_times(tmp_path, "exp6a")) == [1.0, 1.0, 1.0, 1.0, 5.0, 5.0]
+    assert not (tmp_path / "ledger.sqlite").exists()  # reading costs creates no ledger

@@ -31,13 +31,14 @@ def _io(row):
 def test_the_shipped_hypotheses_are_complete():
     names = [h.name for h in HYPS]
     for required in ("faithful", "jku", "jku-reset", "jku-cell-bias", "jku-update-at-end", "jku-gate-bias-add", "output-bias",
-                     "no-output-derivative", "input-gate-bias", "lr-mean", "lr-length"):
+                     "no-output-derivative", "input-gate-bias", "lr-mean", "lr-length", "output-layer"):
         assert required in names
     for h in HYPS:
         assert h.title and h.source and len(h.rationale) > 80, h.name
     assert set(BY_NAME["jku"].parts) == {"jku-reset", "jku-cell-bias", "jku-update-at-end", "jku-gate-bias-add"}
     merged = {k: v for p in BY_NAME["jku"].parts for k, v in BY_NAME[p].settings.items()}
     assert BY_NAME["jku"].settings == merged
+    assert BY_NAME["output-layer"].settings == {**BY_NAME["output-bias"].settings, **BY_NAME["inputs-to-outputs"].settings}
     assert len(COLUMNS) == 31  # every LSTM row of Tables 1-9
 
 
@@ -60,6 +61,9 @@ def test_each_hypothesis_changes_exactly_its_settings(name):
 def test_weight_counts_change_only_where_a_hypothesis_adds_connections():
     expect_extra = {  # hypothesis -> experiment -> extra weights per row (None: every row of it unchanged)
         "output-bias": lambda e, r: _io(r)[1] if e in ("exp1", "exp2a", "exp2b", "exp2c", "exp3a", "exp3b", "exp3c") else 0,
+        "inputs-to-outputs": lambda e, r: 0 if e in ("exp2a", "exp2b") else _io(r)[0] * _io(r)[1],
+        "output-layer": lambda e, r: ((_io(r)[1] if e in ("exp1", "exp2a", "exp2b", "exp2c", "exp3a", "exp3b", "exp3c") else 0)
+                                      + (0 if e in ("exp2a", "exp2b") else _io(r)[0] * _io(r)[1])),
         "jku-cell-bias": lambda e, r: r.config.blocks * r.config.block_size if e == "exp1" else 0,
         "input-gate-bias": lambda e, r: {"exp2a": 1, "exp2b": 1, "exp2c": 4}.get(e, 0),
         "jku-reset": lambda e, r: 0, "no-output-derivative": lambda e, r: 0, "lr-length": lambda e, r: 0,
@@ -203,6 +207,9 @@ def test_matrix_is_rebuilt_from_the_ledger_alone_and_matches_the_golden_file(tmp
     score = {s["hypothesis"]: s for s in doc["scores"]}
     assert (score["faithful"]["reproduced"], score["faithful"]["run"]) == (1, 1)
     assert score["no-output-derivative"]["breaks"] == ["exp6a/lstm-2x2"] and score["jku"]["partial"] == 1
+    # a row where the hypothesis changes nothing counts with the faithful row's verdict among all rows
+    assert (score["output-bias"]["reproduced"], score["output-bias"]["reproduced_with_faithful"], score["output-bias"]["rows"]) == (0, 1, 1)
+    assert score["no-output-derivative"]["reproduced_with_faithful"] == 0
     text = explain.to_markdown(doc, figure_name="figures/hypotheses.png")
     assert text == (Path(__file__).parent / "golden" / "hypotheses_6a.md").read_text()
 
