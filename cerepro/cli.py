@@ -161,8 +161,11 @@ def _sample_lines(batch) -> list[dict]:
               help="Where trials run: a process pool here, or a dask.distributed cluster (needs the 'cluster' extra).")
 @click.option("--scheduler", metavar="URL", help="Dask scheduler address, e.g. tcp://host:8786 (with --executor dask; "
               "without it a local cluster of --workers processes is started).")
+@click.option("--engine", default="auto", show_default=True, type=click.Choice(["auto", "one", "lanes"]),
+              help="one net per kernel call, or a row's trials in the SIMD lanes of one call (1997 LSTM, online and 2c "
+              "rows); auto: lanes where they pay. The numbers are the same.")
 def run(experiment: str, trials, seed, workers, max_sequences, variants: str, model: str | None, baselines: bool, only_rows: str, out_dir: str,
-        fresh: bool, executor: str, scheduler: str | None, tables_only: bool) -> None:
+        fresh: bool, executor: str, scheduler: str | None, tables_only: bool, engine: str) -> None:
     """Re-run EXPERIMENT (name, alias, or a YAML spec file) and write results/<experiment>.csv/.md."""
     try:
         exp = config.resolve(experiment)
@@ -198,15 +201,15 @@ def run(experiment: str, trials, seed, workers, max_sequences, variants: str, mo
     err.print(f"[bold]{exp.title}[/]: {len(rows)} rows, seed {seed}, {where}")
     try:
         result = _run_events(exp.name, runner.run(exp, rows, spec_rows, seed, workers, out_path, fresh=fresh, tables_only=tables_only,
-                                                  executor=executor, scheduler=scheduler))
+                                                  executor=executor, scheduler=scheduler, engine=engine))
     except KeyboardInterrupt:
         err.print(f"Interrupted: finished trials are kept in {out_path / 'ledger.sqlite'}; "
                   f"run the same command again to resume.")
         sys.exit(EXIT_INTERRUPTED)
     _print_table(result["table"], exp.title)
     rate = result["trials_run"] / result["wall_s"] if result["wall_s"] > 0 else 0.0
-    err.print(f"{result['trials_run']} trials in {result['wall_s']:.1f} s ({rate:.2f} trials/s); wrote "
-              + ", ".join(str(p) for p in result["paths"]))
+    err.print(f"{result['trials_run']} trials in {result['wall_s']:.1f} s ({rate:.2f} trials/s, workers idle "
+              f"{result.get('idle_fraction', 0.0):.0%}); wrote " + ", ".join(str(p) for p in result["paths"]))
 
 
 def _check_executor(executor: str, scheduler: str | None) -> None:

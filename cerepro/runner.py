@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-from cerepro import __version__, dispatch, results
+from cerepro import __version__, dispatch, results, scheduling
 from cerepro.config import Experiment, Row
 from cerepro.ledger import Ledger
 
@@ -64,12 +64,14 @@ def run(
     scheduler: str | None = None,
     tables_only: bool = False,
     write: bool = True,
+    engine: str = "auto",
 ) -> Iterator[Event]:
     """Run the missing trials of `rows`, then write the tables. `spec_rows` are the rows as the spec has them
     (for the paper/reduced label). `executor` "dask" ships the trials to the dask scheduler at `scheduler`
     (a LocalCluster of `workers` processes if None). Yields Events; raises KeyboardInterrupt after recording
     finished trials. `tables_only` runs nothing and writes the tables of the trials the ledger holds; `write`
-    False leaves the experiment's tables alone (hypothesis rows have a table of their own, cerepro.explain)."""
+    False leaves the experiment's tables alone (hypothesis rows have a table of their own, cerepro.explain).
+    `engine` one | lanes | auto: how trials are trained and ordered (cerepro.scheduling; the records are the same)."""
     ledger = Ledger(out_dir / "ledger.sqlite")
     started = time.perf_counter()
     try:
@@ -84,8 +86,10 @@ def run(
             jobs += [(row, t) for t in todo]
         total_sequences = sum(r.config.trials * r.config.max_sequences for r in rows)
         yield Event("start", {"trials": len(jobs), "skipped": skipped, "rows": len(rows), "max_sequences": total_sequences})
-        n_done = 0
-        for row, trial, record in _execute(exp.protocol, jobs, seed, workers, executor, scheduler):
+        n_done, stats = 0, {}
+        past = scheduling.history(ledger, exp.name, seed)
+        for row, trial, record in scheduling.execute(exp.protocol, jobs, seed, workers, engine, past, _execute, _warm_up,
+                                                     executor, scheduler, stats):
             if row is None:
                 yield Event("progress", {"sequences": record})
                 continue
@@ -93,8 +97,9 @@ def run(
             n_done += 1
             yield Event("trial", {"row": row, "trial": trial, "record": record, "done": n_done})
         wall_s = time.perf_counter() - started
-        yield Event("done", write_tables(exp, rows, spec_rows, seed, ledger, out_dir, wall_s, n_done) if write
-                    else {"wall_s": wall_s, "trials_run": n_done})
+        idle = {"idle_fraction": stats.get("idle_fraction", 0.0)}
+        yield Event("done", {**write_tables(exp, rows, spec_rows, seed, ledger, out_dir, wall_s, n_done), **idle} if write
+                    else {"wall_s": wall_s, "trials_run": n_done, **idle})
     finally:
         ledger.close()
 

@@ -316,8 +316,8 @@ def advance(nets, w, setup, st, h, data, chk, stop, win_err, win_wrong, totals, 
 class _LaneTrial:
     """What the Python side keeps of the trial in a lane."""
 
-    def __init__(self, tr: Trial, source, curve: list, cpu: float):
-        self.tr, self.source, self.curve, self.cpu = tr, source, curve, cpu
+    def __init__(self, tr: Trial, source, curve: list, wall: float):
+        self.tr, self.source, self.curve, self.wall = tr, source, curve, wall
         self.test_source = None
         self.test_left = 0
         self.test_at = 0
@@ -520,7 +520,7 @@ class LaneEngine:
             online_success = status == SUCCESS
             record = lt.tr.record(status, done - cfg.success_window if online_success else done, values.astype(np.float32),
                                   presented=done, cell_added_at=None, **final)
-        record["wall_s"] = lt.cpu  # the trial's share of the engine's CPU time (run() adds the last piece)
+        record["wall_s"] = lt.wall  # the trial's share of the engine's wall time (run() adds the last piece)
         return record
 
     def _resolve(self, k: int, claim: Callable[[], int | None]) -> dict | None:
@@ -566,21 +566,21 @@ class LaneEngine:
             if busy.size <= self.L // 2 and self.L > 4:
                 self._compact()
                 busy = np.flatnonzero(self.st["phase"] != IDLE)
-            t0 = time.process_time()
+            t0 = time.perf_counter()
             trained = advance(self.nets, self.work, self.setup, self.st, self.h, self.data, self.chk, self.stop, self.win_err,
                               self.win_wrong, self.totals, self.curve, self.test_err, MAX_TICKS, self.portable)
-            share = (time.process_time() - t0) / busy.size
+            share = (time.perf_counter() - t0) / busy.size
             for k in busy:
-                self.trials[k].cpu += share
+                self.trials[k].wall += share
             if self.progress is not None and trained:
                 self.progress(int(trained))
             for k in np.flatnonzero(self.st["phase"] == WAIT):
                 lt = self.trials[k]
-                t0 = time.process_time()
+                t0 = time.perf_counter()
                 record = self._resolve(int(k), claim)  # the lane's data: charged to its trial
-                lt.cpu += time.process_time() - t0
+                lt.wall += time.perf_counter() - t0
                 if record is not None:
-                    record["wall_s"] = lt.cpu
+                    record["wall_s"] = lt.wall
                     yield lt.tr.trial, record
 
 
