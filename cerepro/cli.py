@@ -348,8 +348,10 @@ def report(out_dir: str, no_mechanism: bool) -> None:
 @main.command()
 @click.option("--seconds", default=1.0, show_default=True, type=click.FloatRange(min=0.05), help="Kernel time per net.")
 @click.option("--only", default="", help="Only the nets whose name contains this text.")
-def bench(seconds: float, only: str) -> None:
-    """Time-steps per second of each model kernel and of its plain-numpy reference, in one run."""
+@click.option("--kernels-only", is_flag=True, help="Leave out whole rows and the lane engine (cerepro.bench_rows).")
+def bench(seconds: float, only: str, kernels_only: bool) -> None:
+    """Time-steps per second of each model kernel and of its plain-numpy reference, of whole rows, and of the lane
+    engine, in one run."""
     from cerepro import bench as bench_mod
 
     table = Table(title="Online training speed, one core (time-steps per second)", title_justify="left")
@@ -358,6 +360,29 @@ def bench(seconds: float, only: str) -> None:
     for r in bench_mod.run(seconds, only):
         table.add_row(r["case"], str(r["weights"]), f"{r['kernel_steps_per_s']:,.0f}", f"{r['reference_steps_per_s']:,.0f}",
                       f"{r['speedup']:.0f}x")
+    out.print(table)
+    if not kernels_only:
+        _bench_rows()
+
+
+def _bench_rows() -> None:
+    """The tables of cerepro.bench_rows: whole rows against their kernel, and the lane engine against one net."""
+    from cerepro import bench_rows
+
+    table = Table(title="Whole rows, one core (time-steps per CPU second; reduced caps)", title_justify="left")
+    for col in ("table", "row", "trials", "sequences", "row", "bare kernel", "row / kernel"):
+        table.add_column(col, justify="left" if col in ("table", "row") else "right")
+    for r in bench_rows.rows():
+        table.add_row(r["table"], r["row"], str(r["trials"]), f"{r['sequences']:,}", f"{r['row_steps_per_s']:,.0f}",
+                      f"{r['kernel_steps_per_s']:,.0f}", f"{r['ratio']:.0%}")
+    out.print(table)
+    table = Table(title="Lanes: K trials of a row in one kernel, aggregate per core (time-steps per CPU second)",
+                  title_justify="left")
+    for col in ("table", "row", "cap", "K", "one net per call", "lanes", "speed-up"):
+        table.add_column(col, justify="left" if col in ("table", "row") else "right")
+    for r in bench_rows.lanes():
+        table.add_row(r["table"], r["row"], f"{r['cap']:,}", str(r["lanes"]), f"{r['one_steps_per_s']:,.0f}",
+                      f"{r['lane_steps_per_s']:,.0f}", f"{r['speedup']:.2f}x")
     out.print(table)
 
 

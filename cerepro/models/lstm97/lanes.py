@@ -135,7 +135,7 @@ def reset_lane(nets, w, k, learn):
     w.sse[k] = 0.0
 
 
-@fast_jit(cache=True, error_model="numpy")
+@njit(cache=True, inline="always", error_model="numpy")
 def exp_rows(x, out, rows, fast, r_buf, k_buf, tail_buf, scale_buf):
     """out[:rows] = exp(-x[:rows]), rows of lanes: math.exp's bits (vexp.exp_neg if `fast`, else math.exp)."""
     if fast:
