@@ -17,10 +17,10 @@ install: $(STAMP)
 run: install  ## Table 1 (embedded Reber grammar) at paper scale, faithful rows, re-run (not read from the ledger)
 	$(BIN)/cerepro run reber --fresh
 
-test: install  ## the default suite (paper-scale runs are marked slow and left out)
+test: install  ## the suite without the tests marked slow (pyproject.toml: addopts)
 	$(BIN)/pytest -q
 
-test-all: install  ## including the slow tests
+test-all: install  ## every test, the slow ones too (the installed wheel: about a minute more)
 	$(BIN)/pytest -q -m ""
 
 bench: install  ## time-steps per second of each kernel and of its numpy reference

@@ -80,22 +80,23 @@ CASES = (
 
 
 @njit
-def _train_loop(step, net, seqs, lr, out_y):
+def _train_loop(step, net, ws, seqs, lr, out_y):
     """Online training over a pool of sequences (generators.base.Sequences) with any model's step."""
-    for n in range(seqs.lengths.shape[0]):
-        step(net, seqs.x_index[n], seqs.x_dense[n], seqs.targets[n], seqs.target_mask[n], seqs.lengths[n], lr, True, out_y)
+    x_index, x_dense, targets, target_mask, lengths = seqs
+    for n in range(lengths.shape[0]):
+        step(net, ws, x_index[n], x_dense[n], targets[n], target_mask[n], lengths[n], lr, True, out_y)
 
 
 def _kernel_rate(case: BenchCase, rng: np.random.Generator, seconds: float) -> float:
     n_in, n_out = _sizes(case)
-    net, step = models.get(case.cfg.model).build(np.random.default_rng(0), case.cfg, n_in, n_out)
+    net, ws, step = models.get(case.cfg.model).build(np.random.default_rng(0), case.cfg, n_in, n_out)
     out_y = np.zeros((4096, n_out))
-    _train_loop(step, net, as_sequences(case.make_batch(rng, 2)), case.cfg.lr, out_y)  # compile outside the timing
+    _train_loop(step, net, ws, as_sequences(case.make_batch(rng, 2)), case.cfg.lr, out_y)  # compile outside the timing
     n, best = 8, 0.0
     while True:
         batch = case.make_batch(rng, n)
         t0 = time.perf_counter()
-        _train_loop(step, net, as_sequences(batch), case.cfg.lr, out_y)
+        _train_loop(step, net, ws, as_sequences(batch), case.cfg.lr, out_y)
         elapsed = time.perf_counter() - t0
         best = max(best, batch.lengths.sum() / elapsed)
         if elapsed > seconds or n > 1_000_000:

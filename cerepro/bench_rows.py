@@ -78,24 +78,25 @@ def trained_steps(protocol: str, cfg: Any, seed: int, row_key: str, trial: int, 
 
 
 @njit
-def _train(net, seqs, lr, out_y):
+def _train(net, ws, seqs, lr, out_y):
     for n in range(seqs.lengths.shape[0]):
-        kernel.step(net, seqs.x_index[n], seqs.x_dense[n], seqs.targets[n], seqs.target_mask[n], seqs.lengths[n], lr, True, out_y)
+        kernel.step(net, ws, seqs.x_index[n], seqs.x_dense[n], seqs.targets[n], seqs.target_mask[n], seqs.lengths[n], lr, True, out_y)
 
 
 def kernel_rate(cfg: Any, rng: np.random.Generator, steps: int) -> float:
     """Time steps per CPU second of the bare kernel, on fresh sequences of the row's task (about `steps` of them)."""
     from cerepro import models
 
-    net = models.get("lstm97").build(np.random.default_rng(0), cfg, *cfg.sizes()).net
+    built = models.get("lstm97").build(np.random.default_rng(0), cfg, *cfg.sizes())
+    net, ws = built.net, built.ws
     task = TASKS[getattr(cfg, "task", "reber")]
     probe = task.sample(rng, 50, cfg)
     n = max(50, int(steps / max(probe.lengths.mean(), 1)))
     seqs = as_sequences(task.sample(rng, n, cfg))
     out_y = np.zeros((seqs.targets.shape[1], seqs.targets.shape[2]))
-    _train(net, as_sequences(probe), cfg.lr, out_y)  # compile outside the timing
+    _train(net, ws, as_sequences(probe), cfg.lr, out_y)  # compile outside the timing
     t0 = time.process_time()
-    _train(net, seqs, cfg.lr, out_y)
+    _train(net, ws, seqs, cfg.lr, out_y)
     return int(seqs.lengths.sum()) / (time.process_time() - t0)
 
 
@@ -147,3 +148,28 @@ def lanes(reps: int = 2, counts: tuple[int, ...] = LANE_COUNTS) -> list[dict]:
             out.append({"table": table, "row": f"{experiment} {name}", "lanes": k, "cap": cap,
                         "one_steps_per_s": steps / one_s, "lane_steps_per_s": steps / lane_s, "speedup": one_s / lane_s})
     return out
+
+
+def rows_view(records: list[dict], width: int) -> Any:
+    """The rows table (views.fitted: fitted to the console)."""
+    from cerepro.text import number
+    from cerepro.views import Column, fitted
+
+    columns = [Column("table", "left"), Column("row", "left"), Column("trials", drop=2), Column("sequences", drop=1),
+               Column("row"), Column("bare kernel"), Column("row / kernel")]
+    cells = [[r["table"], r["row"], str(r["trials"]), number(r["sequences"]), number(r["row_steps_per_s"]),
+              number(r["kernel_steps_per_s"]), f"{r['ratio']:.0%}"] for r in records]
+    return fitted("Whole rows, one core (time-steps per CPU second; reduced caps)", columns, cells, width)
+
+
+def lanes_view(records: list[dict], width: int) -> Any:
+    """The lanes table: aggregate time-steps per CPU second of K trials, one net per call and in K lanes."""
+    from cerepro.text import number
+    from cerepro.views import Column, fitted
+
+    columns = [Column("table", "left"), Column("row", "left"), Column("cap", drop=1), Column("K"),
+               Column("one net per call"), Column("lanes"), Column("speed-up")]
+    cells = [[r["table"], r["row"], number(r["cap"]), str(r["lanes"]), number(r["one_steps_per_s"]),
+              number(r["lane_steps_per_s"]), f"{r['speedup']:.2f}x"] for r in records]
+    return fitted("Lanes: K trials of a row in one kernel, aggregate per core (time-steps per CPU second)", columns, cells,
+                  width)

@@ -10,30 +10,24 @@ chunker, RCC) are listed as `quoted`, with their source; every row says whether 
 
 from __future__ import annotations
 
+import csv
 import math
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
-from cerepro import config, paper
+from cerepro import catalog, paper
+from cerepro.catalog import Outline
+from cerepro.text import to_float
 
 SUCCESS_POINTS = 10.0  # within 10 points of success rate
 SEQ_FACTOR = 1.5  # within a factor 1.5 in mean sequences to success
-
-
-def _num(value: Any) -> float | None:
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(value) else value
+VERDICTS = ("reproduced", "differs", "reduced scale", "not run", "no paper number")
 
 
 def verdict(row: dict[str, Any]) -> tuple[str, str]:
     """(verdict, detail) of one results row."""
-    ours_pct, paper_pct = _num(row.get("success_pct")), _num(row.get("paper_success_pct"))
-    ours_seq, paper_seq = _num(row.get("seq_mean")), _num(row.get("paper_seq_mean"))
+    ours_pct, paper_pct = to_float(row.get("success_pct")), to_float(row.get("paper_success_pct"))
+    ours_seq, paper_seq = to_float(row.get("seq_mean")), to_float(row.get("paper_seq_mean"))
     if paper_pct is None and paper_seq is None:
         return "no paper number", ""
     details, ok = [], True
@@ -53,49 +47,74 @@ def verdict(row: dict[str, Any]) -> tuple[str, str]:
     return ("reproduced" if ok else "differs"), "; ".join(details)
 
 
-def best_rows(df: pd.DataFrame) -> set[int]:
-    """Index of the best method's row(s): highest success rate, then fewest mean sequences."""
-    if df.empty:
-        return set()
-    key = df.assign(_s=df["success_pct"].fillna(-1), _m=df["seq_mean"].fillna(math.inf))
-    if key["_s"].max() <= 0:
+def best_rows(table: list[dict[str, Any]]) -> set[int]:
+    """Indices of the best method's row(s): highest success rate, then fewest mean sequences."""
+    key = [(to_float(r.get("success_pct")) or 0.0, -(to_float(r.get("seq_mean")) or math.inf)) for r in table]
+    if not key or max(k[0] for k in key) <= 0:
         return set()  # nothing succeeded: no best method
-    top = key[key["_s"] == key["_s"].max()]
-    top = top[top["_m"] == top["_m"].min()]
-    return set(top.index)
+    best = max(key)
+    return {i for i, k in enumerate(key) if k == best}
 
 
-def experiment_comparison(exp: config.Experiment, out_dir: Path) -> dict[str, Any]:
-    """Every row the spec names, with our numbers (if any), the paper's, and a verdict."""
-    path = out_dir / f"{exp.name}.csv"
-    df = pd.read_csv(path) if path.exists() else pd.DataFrame()
-    best = best_rows(df) if not df.empty else set()
-    have = {(r["row"], r["variant"]): (i, r) for i, r in df.iterrows()} if not df.empty else {}
+def read_table(path: Path) -> list[dict[str, Any]]:
+    """The rows of a results CSV, each column typed as a whole as pandas would (all whole numbers: int; numbers
+    and empty cells: float, None for empty; else text, None for empty); [] if there is no such file."""
+    if not path.is_file():
+        return []
+    with path.open(newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        lines = list(reader)
+        columns = {name: _column([line[name] for line in lines]) for name in reader.fieldnames or []}
+    return [{name: values[i] for name, values in columns.items()} for i in range(len(lines))]
+
+
+def _column(cells: list[str]) -> list[Any]:
+    for kind in (int, float):
+        try:
+            if kind is int and "" in cells:
+                continue
+            return [None if c == "" or (kind is float and math.isnan(float(c))) else kind(c) for c in cells]
+        except ValueError:
+            continue
+    return [c if c != "" else None for c in cells]
+
+
+def has_results(out_dir: Path, outlines: list[Outline]) -> bool:
+    """Whether `out_dir` holds the table of at least one of these experiments."""
+    return any((out_dir / f"{o.name}.csv").is_file() for o in outlines)
+
+
+def experiment_comparison(exp: Outline, out_dir: Path) -> dict[str, Any]:
+    """Every faithful row of the spec, then every other row of the table, with our numbers (if any), the
+    paper's, and a verdict; then the paper's rows that none of ours re-runs."""
+    table = read_table(out_dir / f"{exp.name}.csv")
+    best = best_rows(table)
+    have = {(r["row"], r["variant"]): i for i, r in enumerate(table)}
+    order = [(name, "paper", model) for name, model, _ in exp.rows]
+    order += [(name, "baseline", model) for name, model, _ in exp.baselines if (name, "baseline") in have]
+    listed = {(name, variant) for name, variant, _ in order}
+    order += [(r["row"], r["variant"], r["model"]) for r in table if (r["row"], r["variant"]) not in listed]
     rows = []
-    for spec_row in exp.rows + exp.baselines + exp.variants:
-        hit = have.get((spec_row.name, spec_row.variant))
-        entry: dict[str, Any] = {"row": spec_row.name, "variant": spec_row.variant, "model": spec_row.config.model}
-        if hit is None:
-            if spec_row.variant != "paper":
-                continue  # variants and baselines not run are simply absent
+    for name, variant, model in order:
+        entry: dict[str, Any] = {"row": name, "variant": variant, "model": model, "source": "ours"}
+        if (name, variant) not in have:
             entry.update(verdict="not run", detail="", best=False)
         else:
-            index, r = hit
-            entry.update({k: _clean(r.get(k)) for k in ("weights", "lr", "trials", "successes", "success_pct", "seq_mean",
-                                                        "seq_median", "paper_success_pct", "paper_seq_mean", "scale")})
-            v, detail = verdict(r.to_dict())
-            entry.update(verdict=v, detail=detail, best=index in best)
-        entry["source"] = "ours"
+            r = table[have[name, variant]]
+            entry.update({k: r.get(k) for k in ("model", "weights", "lr", "trials", "successes", "success_pct", "seq_mean",
+                                                "seq_median", "paper_success_pct", "paper_seq_mean", "scale")})
+            v, detail = verdict(r)
+            entry.update(verdict=v, detail=detail, best=have[name, variant] in best)
         rows.append(entry)
     rows += quoted_rows(exp)
     faithful = [r for r in rows if r["variant"] == "paper"]
-    counts = {v: sum(r["verdict"] == v for r in faithful) for v in ("reproduced", "differs", "reduced scale", "not run", "no paper number")}
+    counts = {v: sum(r["verdict"] == v for r in faithful) for v in VERDICTS}
     return {"experiment": exp.name, "title": exp.title, "paper_table": exp.paper_table, "rows": rows, "summary": counts}
 
 
-def quoted_rows(exp: config.Experiment) -> list[dict[str, Any]]:
+def quoted_rows(exp: Outline) -> list[dict[str, Any]]:
     """The paper's rows for this experiment that no row of the spec re-runs, as `quoted` entries."""
-    rerun = {id(paper.find(r.paper)) for r in exp.rows + exp.baselines if r.paper}
+    rerun = {id(paper.find(ref)) for _, _, ref in exp.rows + exp.baselines if ref}
     key = exp.name.removeprefix("exp").lower()
     out = []
     for ref in paper.paper_rows():
@@ -114,19 +133,6 @@ def quoted_rows(exp: config.Experiment) -> list[dict[str, Any]]:
     return out
 
 
-def _clean(value: Any) -> Any:
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if hasattr(value, "item"):
-        return value.item()
-    return value
-
-
-def all_experiments() -> list[config.Experiment]:
-    """Every shipped experiment, once (aliases folded)."""
-    seen, out = set(), []
-    for path in config.spec_files().values():
-        if path not in seen:
-            seen.add(path)
-            out.append(config.load(path))
-    return sorted(out, key=lambda e: e.name)
+def all_experiments() -> list[Outline]:
+    """Every shipped experiment, once (aliases folded), by name."""
+    return [catalog.outline(path) for path in catalog.experiments()]

@@ -1,38 +1,34 @@
-"""Experiment specs: YAML files in tasks/ loaded into frozen dataclasses, strictly validated.
+"""Experiment specs: the YAML files of tasks/ loaded into frozen dataclasses, strictly validated.
 
-A spec names the paper table it reproduces, the protocol that runs it, `defaults` shared by its rows,
-the faithful `rows` (each with a `paper` reference into cerepro/paper/tables.yaml) and `variants`: named
-deviations that re-run paper rows with some settings changed. Unknown keys, wrong types and impossible
-values raise SpecError naming the file and key path, with the closest valid key suggested.
+A spec names the paper table it reproduces, the protocol that runs it, `defaults` shared by its rows, the
+faithful `rows` (each with a `paper` reference into cerepro/paper/tables.yaml), `variants` (named deviations
+that re-run paper rows with some settings changed) and `baselines` (the methods the paper compared with).
+Reading the YAML is specfile.py's job; what a command runs is planned by plan.py.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import hashlib
 import json
-import types
 import typing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import yaml
+from cerepro import catalog
+from cerepro.catalog import HYPOTHESES_FILE, SPEC_DIR, TOP_KEYS  # noqa: F401 - where the shipped files are
+from cerepro.specfile import SpecError, check_keys, coerce, hint, read
 
-from cerepro.protocols import PROTOCOLS
-from cerepro.protocols.common import BaseRow, register_experiments
+if TYPE_CHECKING:
+    from cerepro.protocols.common import BaseRow
 
-SPEC_DIR = Path(__file__).resolve().parent.parent / "tasks"
-HYPOTHESES_FILE = "hypotheses.yaml"  # not an experiment: the hypotheses `cerepro explain` tests (cerepro/hypotheses.py)
-TOP_KEYS = ("experiment", "aliases", "title", "paper_table", "protocol", "seed", "description", "defaults", "rows", "variants",
-            "baselines")
 ROW_KEYS = ("name", "paper")
 VARIANT_KEYS = ("name", "description", "rows", "set", "lr_factor")
-
-
-class SpecError(ValueError):
-    """A spec or option that cannot be used; the message is one line, ready for the user."""
+# Bounds on what one row may ask for, from the YAML or the command line: 10,000 trials is 300x the paper's
+# largest row; 10^9 sequences is 100x its largest cap (10^7) and days of compute for one trial.
+LIMITS = {"trials": 10_000, "max_sequences": 1_000_000_000}
+UNHASHED = ("trials", "chunk", "paper_cap")  # settings that cannot change a trial's outcome
 
 
 @dataclass(frozen=True)
@@ -45,24 +41,47 @@ class Row:
     note: str  # what the variant changes
     config: BaseRow
     paper: dict[str, Any] | None  # match criteria into cerepro/paper/tables.yaml
+    spec: BaseRow | None = None  # the settings as the spec has them, before --trials/--max-sequences (None: `config`)
 
     @property
     def seed_key(self) -> str:
         """Trial seeds depend on the paper row, not the variant: a variant sees the faithful row's data and inits."""
         return f"{self.experiment}/{self.name}"
 
+    @property
+    def key(self) -> tuple[str, str]:
+        return self.name, self.variant
+
     def config_hash(self) -> str:
         """Hash of every setting that can change a trial's outcome (the trial count and the paper's cap cannot).
 
         Settings at their dataclass default are left out, so adding a new setting whose default keeps the old
         behaviour does not invalidate the ledger."""
-        settings = {
-            f.name: getattr(self.config, f.name)
-            for f in dataclasses.fields(self.config)
-            if f.name not in ("trials", "chunk", "paper_cap") and getattr(self.config, f.name) != f.default
-        }
+        settings = {k: v for k, v in settings_of(self.config).items() if k not in UNHASHED}
         blob = json.dumps({"experiment": self.experiment, "row": self.name, **settings}, sort_keys=True, default=list)
         return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+    def reduced(self, trials_done: int) -> bool:
+        """Fewer trials or a lower cap than the spec asks for, or a lower cap than the paper's that the spec names."""
+        cfg, spec = self.config, self.spec or self.config
+        return (trials_done < spec.trials or cfg.max_sequences < spec.max_sequences
+                or (cfg.paper_cap is not None and cfg.max_sequences < cfg.paper_cap))
+
+
+def settings_of(cfg: BaseRow) -> dict[str, Any]:
+    """The settings of a row that differ from their dataclass default (what the config hash and the ledger keep)."""
+    return {f.name: getattr(cfg, f.name) for f in dataclasses.fields(cfg) if getattr(cfg, f.name) != f.default}
+
+
+def shown_settings(cfg: BaseRow, show_all: bool = False) -> dict[str, Any]:
+    """A row's settings as plain YAML values: all of them, or (default) without those only other models read."""
+    from cerepro.models import MODELS, settings_for_model
+
+    names = [f.name for f in dataclasses.fields(cfg)]
+    if not show_all:
+        others = {s for m in MODELS if m != cfg.model for s in settings_for_model(m)} - set(settings_for_model(cfg.model))
+        names = [n for n in names if n not in others]
+    return {n: list(getattr(cfg, n)) if isinstance(getattr(cfg, n), tuple) else getattr(cfg, n) for n in names}
 
 
 @dataclass(frozen=True)
@@ -78,18 +97,42 @@ class Experiment:
     variants: tuple[Row, ...]  # variant rows
     baselines: tuple[Row, ...]  # rows of the methods the paper compared with (RTRL, BPTT, ...), variant "baseline"
     source: str
-    raw: dict[str, Any]  # the spec as loaded, for `cerepro show`
+
+    @property
+    def heading(self) -> str:
+        """The title of its tables: "<title> (paper Table <n>)"."""
+        return f"{self.title} (paper Table {self.paper_table})" if self.paper_table else self.title
+
+    def spec_rows(self) -> tuple[Row, ...]:
+        """Every row the spec defines, in table order: faithful rows, variants, baselines."""
+        return self.rows + self.variants + self.baselines
+
+    def variant_names(self) -> list[str]:
+        return list(dict.fromkeys(v.variant for v in self.variants))
 
     def select(self, variants: str | tuple[str, ...] = (), baselines: bool = False) -> tuple[Row, ...]:
         """Faithful rows, the named variants ("all" for every variant), and the baselines if asked."""
-        extra = self.baselines if baselines else ()
-        if variants == "all":
-            return self.rows + self.variants + extra
-        known = sorted({v.variant for v in self.variants})
-        for name in variants:
+        known = self.variant_names()
+        for name in variants if variants != "all" else ():
             if name not in known:
-                raise SpecError(f"unknown variant {name!r} for {self.name}{_hint(name, known) or f'; variants: {chr(44).join(known)}'}")
-        return self.rows + tuple(v for v in self.variants if v.variant in variants) + extra
+                listing = f"; variants: {', '.join(known)}" if known else f"; {self.name} has no variants"
+                raise SpecError(f"unknown variant {name!r} for {self.name}{hint(name, known) or listing}")
+        chosen = [v for v in self.variants if variants == "all" or v.variant in variants]
+        return self.rows + tuple(chosen) + (self.baselines if baselines else ())
+
+    def spec_row(self, name: str, variant: str) -> Row | None:
+        """The spec's own row (name, variant), including `model-<name>` rows (`--model`); None if it has none."""
+        for row in self.spec_rows():
+            if row.key == (name, variant):
+                return row
+        model = variant.removeprefix("model-")
+        faithful = [r for r in self.rows if r.name == name]
+        if variant.startswith("model-") and faithful:
+            try:
+                return next(iter(with_model(tuple(faithful), model)), None)
+            except SpecError:
+                return None
+        return None
 
 
 def with_model(rows: tuple[Row, ...], model: str) -> tuple[Row, ...]:
@@ -97,7 +140,7 @@ def with_model(rows: tuple[Row, ...], model: str) -> tuple[Row, ...]:
     from cerepro.models import MODELS
 
     if model not in MODELS:
-        raise SpecError(f"unknown model {model!r}{_hint(model, MODELS)}; models: {', '.join(MODELS)}")
+        raise SpecError(f"unknown model {model!r}{hint(model, MODELS)}; models: {', '.join(MODELS)}")
     out = []
     for row in rows:
         if row.variant != "paper" or row.config.model == model:
@@ -107,114 +150,108 @@ def with_model(rows: tuple[Row, ...], model: str) -> tuple[Row, ...]:
         if getattr(cfg, "sequential_construction", False) and model != "lstm97":  # only the 1997 net grows its cell (Exp 2a/2b)
             cfg = dataclasses.replace(cfg, sequential_construction=False)
             note += ", the cell present from the start (no sequential construction)"
-        try:
-            cfg.validate()
-        except ValueError as exc:
-            raise SpecError(f"--model {model} on {row.name}: {exc}") from None
+        cfg = _valid(cfg, f"--model {model} on {row.name}")
         out.append(dataclasses.replace(row, variant=f"model-{model}", note=note, config=cfg))
     return tuple(out)
 
 
-def _hint(word: str, choices: typing.Iterable[str]) -> str:
-    close = difflib.get_close_matches(word, list(choices), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+def with_overrides(rows: tuple[Row, ...], **overrides: Any) -> tuple[Row, ...]:
+    """Rows with command-line overrides (trials, max_sequences) applied and re-validated; each keeps the spec's
+    settings as `spec`. An override is a value for every row, or a {row name: value} mapping for some rows."""
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    out = []
+    for row in rows:
+        mine = {k: v[row.name] if isinstance(v, dict) else v for k, v in overrides.items()
+                if not isinstance(v, dict) or row.name in v}
+        for key, value in mine.items():
+            _check_limit(key, value, f"--{key.replace('_', '-')}")
+        out.append(dataclasses.replace(row, config=_valid(dataclasses.replace(row.config, **mine), ""),
+                                       spec=row.spec or row.config))
+    return tuple(out)
 
 
-def _check_keys(mapping: Any, allowed: typing.Iterable[str], where: str) -> None:
-    if not isinstance(mapping, dict):
-        raise SpecError(f"{where}: expected a mapping, got {type(mapping).__name__}")
-    allowed = list(allowed)
-    for key in mapping:
-        if key not in allowed:
-            raise SpecError(f"{where}: unknown key {key!r}{_hint(str(key), allowed)}")
-
-
-def _coerce(value: Any, hint: Any, where: str) -> Any:
-    """Check a YAML value against a dataclass field type; ints are accepted for floats."""
-    origin, args = typing.get_origin(hint), typing.get_args(hint)
-    if origin in (typing.Union, types.UnionType):
-        if value is None and type(None) in args:
-            return None
-        inner = [a for a in args if a is not type(None)]
-        return _coerce(value, inner[0], where)
-    if origin is tuple:
-        if not isinstance(value, (list, tuple)):
-            raise SpecError(f"{where}: expected a list, got {value!r}")
-        return tuple(_coerce(v, args[0], where) for v in value)
-    if hint is bool:
-        if not isinstance(value, bool):
-            raise SpecError(f"{where}: expected true or false, got {value!r}")
-        return value
-    if hint is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise SpecError(f"{where}: expected an integer, got {value!r}")
-        return value
-    if hint is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise SpecError(f"{where}: expected a number, got {value!r}")
-        return float(value)
-    if hint is str:
-        if not isinstance(value, str):
-            raise SpecError(f"{where}: expected a string, got {value!r}")
-        return value
-    raise SpecError(f"{where}: unsupported field type {hint}")
-
-
-def build_config(cls: type, settings: dict[str, Any], where: str) -> BaseRow:
-    """Instantiate a protocol's row dataclass from settings, with key, type and value checks."""
-    hints = typing.get_type_hints(cls)
-    _check_keys(settings, hints, where)
-    values = {k: _coerce(v, hints[k], f"{where}.{k}") for k, v in settings.items()}
-    cfg = cls(**values)
+def _valid(cfg: BaseRow, where: str) -> BaseRow:
     try:
         cfg.validate()
     except ValueError as exc:
-        raise SpecError(f"{where}: {exc}") from None
+        raise SpecError(f"{where}: {exc}" if where else str(exc)) from None
     return cfg
+
+
+def _check_limit(key: str, value: Any, where: str) -> None:
+    if key in LIMITS and isinstance(value, int) and value > LIMITS[key]:
+        raise SpecError(f"{where}: {value:,} is more than the limit of {LIMITS[key]:,} {key.replace('_', ' ')} per row")
+
+
+def protocol_class(protocol: str, where: str) -> type:
+    """The row dataclass of a protocol (catalog.protocol_class); registers `resolve` with the protocols first."""
+    from cerepro.protocols.common import register_experiments
+
+    register_experiments(resolve)  # a protocol that measures another experiment's nets looks it up there
+    return catalog.protocol_class(protocol, where)
+
+
+def build_config(cls: type, settings: dict[str, Any], where: str) -> BaseRow:
+    """Instantiate a protocol's row dataclass from settings, with key, type, limit and value checks."""
+    hints = typing.get_type_hints(cls)
+    check_keys(settings, hints, where)
+    values = {k: coerce(v, hints[k], f"{where}.{k}") for k, v in settings.items()}
+    for key, value in values.items():
+        _check_limit(key, value, f"{where}.{key}")
+    return _valid(cls(**values), where)
 
 
 def load(path: str | Path) -> Experiment:
     """Load and validate one spec file."""
     path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SpecError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SpecError(f"{path}: cannot read: {exc}") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        at = f" (line {mark.line + 1})" if mark else ""
-        raise SpecError(f"{path}: not valid YAML{at}") from None
+    raw = read(path)
     where = path.name
-    _check_keys(raw, TOP_KEYS, where)
+    check_keys(raw, TOP_KEYS, where)
     for key in ("experiment", "protocol", "rows"):
         if key not in raw:
             raise SpecError(f"{where}: missing key {key!r}")
-    protocol = raw["protocol"]
-    if protocol not in PROTOCOLS:
-        raise SpecError(f"{where}.protocol: unknown protocol {protocol!r}{_hint(str(protocol), PROTOCOLS)}")
-    cls = PROTOCOLS[protocol][1]
+    cls = protocol_class(raw["protocol"], f"{where}.protocol")
     name = str(raw["experiment"])
     defaults = raw.get("defaults") or {}
     build_config(cls, defaults, f"{where}.defaults")  # report bad defaults once, at their own path
-    if not isinstance(raw["rows"], list) or not raw["rows"]:
-        raise SpecError(f"{where}.rows: expected a non-empty list of rows")
+    for key, kind in (("rows", "a non-empty list of rows"), ("baselines", "a list of rows"), ("variants", "a list of variants"),
+                      ("aliases", "a list of names")):
+        if not isinstance(raw.get(key) or [], list) or (key == "rows" and not raw["rows"]):
+            raise SpecError(f"{where}.{key}: expected {kind}")
     rows = _rows(raw["rows"], "rows", "paper", name, cls, defaults, where)
-    if not isinstance(raw.get("baselines") or [], list):
-        raise SpecError(f"{where}.baselines: expected a list of rows")
     baselines = _rows(raw.get("baselines") or [], "baselines", "baseline", name, cls, defaults, where)
-    by_name = {r.name: r for r in rows}
-    if len(by_name) + len({r.name for r in baselines}) != len(rows) + len(baselines) or set(by_name) & {r.name for r in baselines}:
+    names = [r.name for r in rows + baselines]
+    if len(set(names)) != len(names):
         raise SpecError(f"{where}: row names must be unique")
-    variants: list[Row] = []
-    if not isinstance(raw.get("variants") or [], list):
-        raise SpecError(f"{where}.variants: expected a list of variants")
-    if not isinstance(raw.get("aliases") or [], list):
-        raise SpecError(f"{where}.aliases: expected a list of names")
-    for i, item in enumerate(raw.get("variants") or []):
+    seed = raw.get("seed", 1997)
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise SpecError(f"{where}.seed: expected a non-negative integer, got {seed!r}")
+    return Experiment(
+        name=name, aliases=tuple(str(a) for a in raw.get("aliases") or ()), title=str(raw.get("title", name)),
+        paper_table=str(raw.get("paper_table", "")), protocol=raw["protocol"], seed=seed,
+        description=str(raw.get("description", "")).strip(), rows=rows,
+        variants=_variants(raw.get("variants") or [], {r.name: r for r in rows}, cls, where), baselines=baselines,
+        source=str(path),
+    )
+
+
+def _rows(items: list, section: str, variant: str, experiment: str, cls: type, defaults: dict, where: str) -> tuple[Row, ...]:
+    rows = []
+    for i, item in enumerate(items):
+        at = f"{where}.{section}[{i}]"
+        check_keys(item, list(ROW_KEYS) + list(typing.get_type_hints(cls)), at)
+        if "name" not in item:
+            raise SpecError(f"{at}: missing key 'name'")
+        settings = {**defaults, **{k: v for k, v in item.items() if k not in ROW_KEYS}}
+        rows.append(Row(experiment, str(item["name"]), variant, "", build_config(cls, settings, at), item.get("paper")))
+    return tuple(rows)
+
+
+def _variants(items: list, by_name: dict[str, Row], cls: type, where: str) -> tuple[Row, ...]:
+    variants = []
+    for i, item in enumerate(items):
         at = f"{where}.variants[{i}]"
-        _check_keys(item, VARIANT_KEYS, at)
+        check_keys(item, VARIANT_KEYS, at)
         if "name" not in item or "set" not in item:
             raise SpecError(f"{at}: a variant needs 'name' and 'set'")
         if item["name"] == "paper":
@@ -223,89 +260,23 @@ def load(path: str | Path) -> Experiment:
         targets = list(by_name) if targets == "all" else targets
         if not isinstance(targets, list):
             raise SpecError(f"{at}.rows: expected 'all' or a list of row names, got {targets!r}")
-        if not isinstance(item["set"] or {}, dict):
-            raise SpecError(f"{at}.set: expected a mapping of settings, got {item['set']!r}")
+        changes = item["set"] or {}
+        check_keys(changes, typing.get_type_hints(cls), f"{at}.set")
+        factor = item.get("lr_factor", 1.0)
+        if isinstance(factor, bool) or not isinstance(factor, (int, float)) or not 0 < factor < float("inf"):
+            raise SpecError(f"{at}.lr_factor: expected a positive number, got {factor!r}")
         for row_name in targets:
             if row_name not in by_name:
-                raise SpecError(f"{at}.rows: unknown row {row_name!r}{_hint(str(row_name), by_name)}")
+                raise SpecError(f"{at}.rows: unknown row {row_name!r}{hint(str(row_name), by_name)}")
             base = by_name[row_name]
-            settings = {**dataclasses.asdict(base.config), **(item["set"] or {})}
-            factor = item.get("lr_factor", 1.0)
-            if isinstance(factor, bool) or not isinstance(factor, (int, float)) or not factor > 0:
-                raise SpecError(f"{at}.lr_factor: expected a positive number, got {factor!r}")
+            settings = {**dataclasses.asdict(base.config), **changes}
             settings["lr"] = settings["lr"] * factor
-            _check_keys(item["set"] or {}, typing.get_type_hints(cls), f"{at}.set")
             cfg = build_config(cls, settings, f"{at}.set")
-            variants.append(Row(name, row_name, str(item["name"]), str(item.get("description", "")).strip(), cfg, base.paper))
-    seed = raw.get("seed", 1997)
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise SpecError(f"{where}.seed: expected a non-negative integer, got {seed!r}")
-    return Experiment(
-        name=name,
-        aliases=tuple(raw.get("aliases") or ()),
-        title=str(raw.get("title", name)),
-        paper_table=str(raw.get("paper_table", "")),
-        protocol=protocol,
-        seed=seed,
-        description=str(raw.get("description", "")).strip(),
-        rows=tuple(rows),
-        variants=tuple(variants),
-        baselines=baselines,
-        source=str(path),
-        raw=raw,
-    )
-
-
-def _rows(items: list, section: str, variant: str, experiment: str, cls: type, defaults: dict, where: str) -> tuple[Row, ...]:
-    rows = []
-    for i, item in enumerate(items):
-        at = f"{where}.{section}[{i}]"
-        _check_keys(item, list(ROW_KEYS) + list(typing.get_type_hints(cls)), at)
-        if "name" not in item:
-            raise SpecError(f"{at}: missing key 'name'")
-        settings = {**defaults, **{k: v for k, v in item.items() if k not in ROW_KEYS}}
-        rows.append(Row(experiment, str(item["name"]), variant, "", build_config(cls, settings, at), item.get("paper")))
-    return tuple(rows)
-
-
-def spec_files() -> dict[str, Path]:
-    """Experiment name and alias -> spec file, for every spec in tasks/."""
-    names: dict[str, Path] = {}
-    for path in sorted(SPEC_DIR.glob("*.yaml")):
-        if path.name == HYPOTHESES_FILE:
-            continue
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        for name in [raw.get("experiment", path.stem)] + list(raw.get("aliases") or []):
-            names[str(name)] = path
-    return names
+            variants.append(Row(base.experiment, row_name, str(item["name"]), str(item.get("description", "")).strip(), cfg,
+                                base.paper))
+    return tuple(variants)
 
 
 def resolve(name: str) -> Experiment:
     """An experiment by name, alias, or path to a user's YAML file."""
-    if name.endswith((".yaml", ".yml")) or "/" in name:
-        return load(name)
-    files = spec_files()
-    if name not in files:
-        raise SpecError(f"unknown experiment {name!r}{_hint(name, files)}; see 'cerepro list'")
-    return load(files[name])
-
-
-def with_overrides(rows: tuple[Row, ...], **overrides: Any) -> tuple[Row, ...]:
-    """Rows with command-line overrides (trials, max_sequences) applied and re-validated.
-
-    An override is a value for every row, or a {row name: value} mapping for some rows (all their variants)."""
-    overrides = {k: v for k, v in overrides.items() if v is not None}
-    out = []
-    for row in rows:
-        mine = {k: v[row.name] if isinstance(v, dict) else v for k, v in overrides.items()
-                if not isinstance(v, dict) or row.name in v}
-        cfg = dataclasses.replace(row.config, **mine)
-        try:
-            cfg.validate()
-        except ValueError as exc:
-            raise SpecError(str(exc)) from None
-        out.append(dataclasses.replace(row, config=cfg))
-    return tuple(out)
-
-
-register_experiments(resolve)  # a protocol that measures another experiment's nets looks it up there
+    return load(catalog.resolve_path(name))

@@ -6,8 +6,11 @@ from __future__ import annotations
 
 from typing import Callable
 
-from cerepro import models
+from cerepro import config, models
 from cerepro.protocols import PROTOCOLS
+from cerepro.protocols.common import register_experiments
+
+register_experiments(config.resolve)  # where a worker's trial finds another experiment's rows (protocols/errorflow.py)
 
 
 def run_trial(protocol: str, cfg, seed: int, row_key: str, trial: int, progress: Callable[[int], None] | None = None) -> dict:

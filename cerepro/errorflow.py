@@ -1,28 +1,10 @@
 """Error flow back through time (Section 3.1 eqs. 2-3, Section 3.2, Appendix A.2), measured.
 
-The paper's quantity is the factor by which an error signal is scaled when it is sent back q steps from unit u
-to unit v,
-
-    d theta_v(t-q) / d theta_u(t),        theta_j(t) = f'_j(net_j(t)) sum_i w_ij theta_i(t+1)        (eq. 2)
-
-theta_j being the error at unit j's net input (for BPTT, -dE/dnet_j). For one unit with one self-connection it
-is prod_{m=1..q} f'(net(t-m)) w; for n fully connected units a sum of n^(q-1) such products (eq. 3), bounded
-by the "weak upper bound" n (f'_max ||W||_A)^q with ||W||_A = max_r sum_s |w_rs| and f'_max = 0.25 for the
-logistic (end of Section 3.1). In the 1997 LSTM (Appendix A.2) an error arriving at a cell's output y^c(t)
-enters its constant error carousel scaled by y^out(t) h'(s(t)), stays the same in the CEC however far back it
-goes (d theta_s(t-q) / d theta_s(t) = 1 with the truncated gradient), and leaves it into the cell input as
-g'(net_c(t-q)) y^in(t-q) and into the input gate as g(net_c(t-q)) f'_in(net_in(t-q)).
-
-How the numbers are obtained: by the models' own backward passes, not by code of our own. For every probed
-step s a probe input unit is added that is 1 at step s and 0 elsewhere, with all its weights 0, so the
-forward pass is unchanged. The weight change the model's learning rule gives a probe weight w_{v, probe(s)}
-(learning rate 1) is -dE/dw_{v, probe(s)} = theta_v(s): one backward pass of bptt_reference,
-lstm_full_reference or the truncated lstm97_reference yields theta_v(s) for every unit v with input
-connections and every probed step s. The error is injected at the last step t of the sequence through one
-unit u only: its target is its output plus 1, every other output's target is its own output, and a
-separate output layer is replaced by one output reading u alone (output layers feed nothing back, so the
-net's trajectory stays the same). Setting a probe weight to +-eps perturbs net_v(s) alone, which gives the
-finite-difference check of every number from forward passes only.
+The quantity is d theta_v(t-q) / d theta_u(t), theta_j(t) = f'_j(net_j(t)) sum_i w_ij theta_i(t+1) (eq. 2): how
+much of an error injected at unit u at the last step t reaches unit v q steps back. It is read off the models'
+own backward passes (bptt_reference, lstm_full_reference, the truncated lstm97_reference) through probe input
+units, one per probed step, whose weights are 0 (the forward pass is unchanged) and whose weight change is
+theta_v(s); +-eps on a probe weight gives the finite-difference check. docs/error-flow.md has the method.
 """
 
 from __future__ import annotations

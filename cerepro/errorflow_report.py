@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from cerepro import config
+from cerepro.results import doc_link
 from cerepro.protocols.errorflow import SUMMARY_LAGS, curve
 
 FIGURE = "error_flow.png"
@@ -190,7 +191,7 @@ def tables(rows: list[tuple[pd.Series, list[dict]]]) -> list[str]:
 def section(exp: config.Experiment, out_dir: Path) -> tuple[list[str], list[Path]]:
     """The REPORT.md section of the error-flow experiment and the figures it wrote."""
     lines = ["", f"<a id=\"{exp.name}\"></a>", f"## {exp.title}", "", exp.description, "",
-             "What is measured and how it maps to the paper: [docs/error-flow.md](../docs/error-flow.md).", ""]
+             f"What is measured and how it maps to the paper: {doc_link('error-flow.md', out_dir)}.", ""]
     rows = stored(out_dir)
     if not any(recs for _, recs in rows):
         return lines + [f"_Not run yet_ (`cerepro run {exp.name} --out {out_dir}`)."], []

@@ -18,14 +18,60 @@ from typing import Any, Iterator
 import numpy as np
 
 from cerepro import compare, config, hypotheses as hyp
-from cerepro.config import Row
+from cerepro.config import Row, SpecError
 from cerepro.ledger import Ledger
-from cerepro.results import write_atomic
+from cerepro.results import doc_link, write_atomic
+from cerepro.specfile import hint
 
 IMPLIED_SUCCESS = 100.0  # Tables 3-9: means over all trials, no failures reported
 
 
-def prepare(out_dir: Path, rows: tuple[Row, ...], spec_rows: tuple[Row, ...], seed: int, version: str) -> tuple[tuple[Row, ...], int]:
+def select(names: list[str], experiments: list[str], only_rows: list[str] | None, scale: str, trials: int | None = None,
+           max_sequences: int | None = None) -> tuple[list[tuple[config.Experiment, tuple[Row, ...]]], hyp.Screen]:
+    """What `cerepro explain` runs: per experiment, its hypothesis rows (SpecError for unknown names)."""
+    hypotheses, screen = hyp.load()
+    chosen = hyp.select(hypotheses, names)
+    for name in experiments:
+        if name not in hyp.EXPERIMENTS_1997:
+            raise SpecError(f"--experiments: {name!r} is not a 1997 experiment{hint(name, hyp.EXPERIMENTS_1997)}; "
+                            f"experiments: {', '.join(hyp.EXPERIMENTS_1997)}")
+    exps = [config.resolve(e) for e in experiments or hyp.EXPERIMENTS_1997]
+    if only_rows:
+        known = {r.name for e in exps for r in hyp.lstm_rows(e)}
+        for name in only_rows:
+            if name not in known:
+                raise SpecError(f"--rows: no LSTM row {name!r} in these experiments{hint(name, known)}")
+    return [(e, hyp.plan(chosen, e, scale, screen, only_rows, trials, max_sequences)[0]) for e in exps], screen
+
+
+def runs(selected: list[tuple[config.Experiment, tuple[Row, ...]]], scale: str, workers: int, out_dir: Path,
+         version: str) -> Iterator[tuple[str, Any]]:
+    """The work of `cerepro explain`, as (kind, data) for the CLI to render: ("adopted", (experiment, n)),
+    ("experiment", (experiment, rows to run)), ("run", (label, the runner's events)). Screening runs in rounds."""
+    from cerepro import runner
+    from cerepro.plan import Plan
+
+    for exp, rows in selected:
+        todo, adopted = prepare(out_dir, rows, exp.seed, version)
+        if adopted:
+            yield "adopted", (exp.name, adopted)
+        if not todo:
+            continue
+        yield "experiment", (exp.name, len(todo))
+        batches = rounds(todo, out_dir, exp.seed) if scale == "screen" else iter([(None, todo)])
+        for k, batch in batches:
+            label = exp.name if k is None else f"{exp.name}, up to {k} trials per row"
+            yield "run", (label, runner.run(Plan(exp, batch, exp.seed), workers, out_dir, write=False))
+
+
+def rebuild(out_dir: Path) -> tuple[dict[str, Any], list[Path]]:
+    """The matrix of every shipped hypothesis on every 1997 LSTM row, from the ledger; written to out_dir."""
+    hypotheses, screen = hyp.load()
+    doc = matrix(out_dir, hypotheses, screen, [config.resolve(e) for e in hyp.EXPERIMENTS_1997])
+    return doc, write(out_dir, doc)
+
+
+def prepare(out_dir: Path, rows: tuple[Row, ...], seed: int, version: str) -> tuple[tuple[Row, ...], int]:
     """Rows still to run, and the number of trials adopted from the ledger.
 
     A trial of the same configuration (config hash) recorded under another variant name, e.g. the `output-bias`
@@ -35,9 +81,10 @@ def prepare(out_dir: Path, rows: tuple[Row, ...], spec_rows: tuple[Row, ...], se
     ledger = Ledger(out_dir / "ledger.sqlite")
     adopted, todo = 0, []
     try:
-        for row, full in zip(rows, spec_rows):
+        for row in rows:
+            full = hyp.at_spec_scale(row)
             adopted += _adopt(ledger, full, seed, version)
-            if row is not full:
+            if row.config != full.config:
                 if _complete(ledger, full, seed):
                     continue  # the paper-scale row is there: no screening needed
                 adopted += _adopt(ledger, row, seed, version)
@@ -80,24 +127,24 @@ def decided(records: list[dict], paper_pct: float | None, planned: int) -> bool:
     return paper_pct is not None and sum(not r["success"] for r in records) > failures_allowed(paper_pct, planned)
 
 
-def rounds(rows: tuple[Row, ...], spec_rows: tuple[Row, ...], out_dir: Path, seed: int) -> Iterator[tuple[int, tuple[Row, ...], tuple[Row, ...]]]:
-    """Screening in rounds of 2, 4, 8, ... trials per row: yields (trials, rows, their spec rows) still to run;
-    a row drops out as soon as it is decided (see `decided`) or has all its trials."""
+def rounds(rows: tuple[Row, ...], out_dir: Path, seed: int) -> Iterator[tuple[int, tuple[Row, ...]]]:
+    """Screening in rounds of 2, 4, 8, ... trials per row: yields (trials, rows still to run with that many
+    trials); a row drops out as soon as it is decided (see `decided`) or has all its trials."""
     k = 2
     while True:
         todo = []
         ledger = Ledger(out_dir / "ledger.sqlite")
         try:
-            for row, spec in zip(rows, spec_rows):
+            for row in rows:
                 done = _done(ledger, row, seed)
                 records = [done[t] for t in sorted(done) if t < row.config.trials]
                 if len(records) < row.config.trials and not decided(records, _paper(row)[1], row.config.trials):
-                    todo.append((dataclasses.replace(row, config=dataclasses.replace(row.config, trials=min(k, row.config.trials))), spec))
+                    todo.append(dataclasses.replace(row, config=dataclasses.replace(row.config, trials=min(k, row.config.trials))))
         finally:
             ledger.close()
         if not todo:
             return
-        yield k, tuple(r for r, _ in todo), tuple(s for _, s in todo)
+        yield k, tuple(todo)
         k *= 2
 
 
@@ -173,20 +220,25 @@ def matrix(out_dir: Path, hypotheses: tuple[hyp.Hypothesis, ...], screen: hyp.Sc
 def write(out_dir: Path, doc: dict[str, Any]) -> list[Path]:
     """HYPOTHESES.md, hypotheses.json and figures/hypotheses.png in out_dir."""
     paths = [out_dir / "HYPOTHESES.md", out_dir / "hypotheses.json"]
-    write_atomic(paths[1], json.dumps(doc, indent=1, sort_keys=True, default=_json) + "\n")
+    write_atomic(paths[1], to_json(doc) + "\n")
     figure = out_dir / "figures" / "hypotheses.png"
     if _heat_map(doc, figure):
         paths.append(figure)
-    write_atomic(paths[0], to_markdown(doc, figure_name="figures/hypotheses.png" if figure in paths else None))
+    write_atomic(paths[0], to_markdown(doc, figure_name="figures/hypotheses.png" if figure in paths else None,
+                                       docs=doc_link("hypotheses.md", out_dir)))
     return paths
 
 
-def to_markdown(doc: dict[str, Any], figure_name: str | None = None) -> str:
+def to_json(doc: dict[str, Any]) -> str:
+    return json.dumps(doc, indent=1, sort_keys=True, default=_json)
+
+
+def to_markdown(doc: dict[str, Any], figure_name: str | None = None, docs: str = "docs/hypotheses.md") -> str:
     by = {(c["hypothesis"], c["experiment"], c["row"]): c for c in doc["cells"]}
     cols = doc["columns"]
     lines = ["# One explanation? Every hypothesis on every 1997 LSTM row", "",
              "Each line is a named deviation from the faithful reading (`tasks/hypotheses.yaml`, argued in",
-             "[docs/hypotheses.md](../docs/hypotheses.md)), applied uniformly to every LSTM row of Tables 1-9 and run by",
+             f"{docs}), applied uniformly to every LSTM row of Tables 1-9 and run by",
              "`cerepro explain` through the same runner, seeds and ledger as `cerepro run` (paired: every hypothesis sees",
              "the faithful row's data and initial weights). A cell is `ratio of our mean sequences to the paper's / success %`;",
              "**bold** = reproduced (within 10 points of success rate and a factor 1.5 of the mean; 100 % success is implied",

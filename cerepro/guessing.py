@@ -80,11 +80,11 @@ def run_online_trial(cfg, seed: int, row_key: str, trial: int, progress: Callabl
     if won is None:
         fields.update({"test_n": 0, "test_wrong": None, "test_mae": None, "test_mse": None})
     else:
-        on_batch = online.test_net(won.net, won.step, cfg, check)  # the protocol's own ST1 test of the winner
+        on_batch = online.test_net(*won, cfg, check)  # the protocol's own ST1 test of the winner
         fields.update({"batch_wrong": on_batch["test_wrong"], "batch_mae": on_batch["test_mae"], "st1": fields["sequences"]})
         if on_batch["test_mae"] < cfg.st2_error:
             fields["st2"] = fields["sequences"]  # ST2 held too, at the same point
-        fields.update(online.test_net(won.net, won.step, cfg, online.draw(cfg, tr.stream("test"), cfg.test_set_size)))
+        fields.update(online.test_net(*won, cfg, online.draw(cfg, tr.stream("test"), cfg.test_set_size)))
     return tr.record(SUCCESS if won is not None else RUNNING, **fields)
 
 
@@ -98,9 +98,9 @@ def run_longlag_trial(cfg, seed: int, row_key: str, trial: int, progress: Callab
     won, fields = _guess(tr, a, batch, cfg.tolerance, 0)
     fields.update({"presented": fields["sequences"], "cell_added_at": None})
     if won is not None:
-        passed = int(np.sum(longlag.passing(cfg, won.net, won.step, compact) < cfg.tolerance))
+        passed = int(np.sum(longlag.passing(cfg, *won, compact) < cfg.tolerance))
         fields["batch_wrong"] = cfg.success_window - passed  # by the protocol's own evaluator
-        fields.update(longlag.final_test(cfg, won.net, won.step, tr.stream("test")))
+        fields.update(longlag.final_test(cfg, *won, tr.stream("test")))
     return tr.record(SUCCESS if won is not None else RUNNING, **fields)
 
 

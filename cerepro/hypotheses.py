@@ -17,6 +17,7 @@ import yaml
 
 from cerepro import config, paper
 from cerepro.config import Experiment, Row, SpecError
+from cerepro.specfile import check_keys, hint
 
 EXPERIMENTS_1997 = ("exp1", "exp2a", "exp2b", "exp2c", "exp3a", "exp3b", "exp3c", "exp4", "exp5", "exp6a", "exp6b")
 SCALES = ("screen", "paper")
@@ -50,19 +51,19 @@ def load(path: str | Path | None = None) -> tuple[tuple[Hypothesis, ...], Screen
     path = Path(path) if path else config.SPEC_DIR / config.HYPOTHESES_FILE
     where = path.name
     raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    config._check_keys(raw, ("hypotheses", "screen"), where)
+    check_keys(raw, ("hypotheses", "screen"), where)
     singles: dict[str, Hypothesis] = {}
     out: list[Hypothesis] = []
     for i, item in enumerate(raw.get("hypotheses") or []):
         at = f"{where}.hypotheses[{i}]"
-        config._check_keys(item, KEYS, at)
+        check_keys(item, KEYS, at)
         if "name" not in item or ("set" in item) == ("parts" in item):
             raise SpecError(f"{at}: a hypothesis needs a name and either 'set' or 'parts'")
         settings: dict[str, Any] = dict(item.get("set") or {})
         parts = tuple(item.get("parts") or ())
         for part in parts:
             if part not in singles:
-                raise SpecError(f"{at}.parts: {part!r} is not a hypothesis defined above{config._hint(part, singles)}")
+                raise SpecError(f"{at}.parts: {part!r} is not a hypothesis defined above{hint(part, singles)}")
             for key, value in singles[part].settings.items():
                 if key in settings and settings[key] != value:
                     raise SpecError(f"{at}.parts: {part!r} sets {key} differently from another part")
@@ -78,7 +79,7 @@ def load(path: str | Path | None = None) -> tuple[tuple[Hypothesis, ...], Screen
         singles[h.name] = h
         out.append(h)
     screen = raw.get("screen") or {}
-    config._check_keys(screen, ("cap_factor", "trials"), f"{where}.screen")
+    check_keys(screen, ("cap_factor", "trials"), f"{where}.screen")
     return tuple(out), Screen(float(screen.get("cap_factor", 5)), dict(screen.get("trials") or {}))
 
 
@@ -87,10 +88,10 @@ def _no_meaning(items: Any, where: str) -> dict[str, str]:
         raise SpecError(f"{where}: expected a list of {{experiments: [...], why: ...}}")
     out = {}
     for i, item in enumerate(items):
-        config._check_keys(item, ("experiments", "why"), f"{where}[{i}]")
+        check_keys(item, ("experiments", "why"), f"{where}[{i}]")
         for name in item.get("experiments") or []:
             if name not in EXPERIMENTS_1997:
-                raise SpecError(f"{where}[{i}].experiments: unknown experiment {name!r}{config._hint(name, EXPERIMENTS_1997)}")
+                raise SpecError(f"{where}[{i}].experiments: unknown experiment {name!r}{hint(name, EXPERIMENTS_1997)}")
             out[name] = str(item.get("why", ""))
     return out
 
@@ -101,7 +102,7 @@ def select(hypotheses: tuple[Hypothesis, ...], names: list[str] | None) -> tuple
     known = {h.name: h for h in hypotheses}
     for name in names:
         if name not in known:
-            raise SpecError(f"unknown hypothesis {name!r}{config._hint(name, known)}; hypotheses: {', '.join(known)}")
+            raise SpecError(f"unknown hypothesis {name!r}{hint(name, known)}; hypotheses: {', '.join(known)}")
     return tuple(known[n] for n in names)
 
 
@@ -174,27 +175,32 @@ def lstm_rows(exp: Experiment, only: list[str] | None = None) -> tuple[Row, ...]
 
 
 def plan(hypotheses: tuple[Hypothesis, ...], exp: Experiment, scale: str, screen: Screen, only_rows: list[str] | None = None,
-         trials: int | None = None, max_sequences: int | None = None) -> tuple[tuple[Row, ...], tuple[Row, ...], list[tuple[str, str, str]]]:
-    """(rows to run, the same rows at the spec's scale for the reduced label, [(hypothesis, row, why not run)]).
-
-    trials / max_sequences, if given, lower every row's trials / cap further (smoke runs)."""
-    rows, spec_rows, skipped = [], [], []
+         trials: int | None = None, max_sequences: int | None = None) -> tuple[tuple[Row, ...], list[tuple[str, str, str]]]:
+    """(rows to run, [(hypothesis, row, why it has no meaning there)]). Each row carries its settings at the
+    experiment's own scale as `spec` (what labels it reduced); trials / max_sequences, if given, lower every
+    row's trials / cap further (smoke runs)."""
+    rows, skipped = [], []
     for h in hypotheses:
         for base in lstm_rows(exp, only_rows):
             why = why_no_meaning(h, base)
             if why is not None:
                 skipped.append((h.name, base.name, why))
                 continue
-            hrow = base if h.name == "faithful" else hypothesis_row(h, base)  # at paper scale, faithful is the row itself
-            spec_rows.append(hrow)
-            row = screen_row(hypothesis_row(h, base), screen) if scale == "screen" else hrow
+            full = base if h.name == "faithful" else hypothesis_row(h, base)  # at paper scale, faithful is the row itself
+            row = screen_row(hypothesis_row(h, base), screen) if scale == "screen" else full
             if trials or max_sequences:
                 cfg = row.config
                 row = dataclasses.replace(row, config=dataclasses.replace(
                     cfg, trials=min(trials or cfg.trials, cfg.trials), max_sequences=min(max_sequences or cfg.max_sequences, cfg.max_sequences),
-                    paper_cap=cfg.paper_cap or hrow.config.max_sequences))
-            rows.append(row)
-    return tuple(rows), tuple(spec_rows), skipped
+                    paper_cap=cfg.paper_cap or full.config.max_sequences))
+            rows.append(dataclasses.replace(row, spec=full.config))
+    return tuple(rows), skipped
+
+
+def at_spec_scale(row: Row) -> Row:
+    """A planned row at the experiment's own scale (its `spec` settings); for `faithful`, the experiment's own row."""
+    variant = "paper" if row.variant == PREFIX + "faithful" else row.variant
+    return dataclasses.replace(row, variant=variant, config=row.spec or row.config, spec=None)
 
 
 def _round_up(x: float, step: int = 1000) -> int:

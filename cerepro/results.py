@@ -19,6 +19,7 @@ import pandas as pd
 
 from cerepro import paper
 from cerepro.config import Row
+from cerepro.text import compact, number
 
 COLUMNS = [
     "experiment", "row", "model", "variant", "weights", "lr", "trials", "successes", "success_pct",
@@ -28,14 +29,12 @@ COLUMNS = [
 TRIAL_COLUMNS = ["experiment", "row", "variant", "trial", "seed", "set_pair", "outcome", "sequences", "reason"]
 
 
-def table_row(row: Row, spec_row: Row, records: list[dict[str, Any]], run_seed: int, version: str,
+def table_row(row: Row, records: list[dict[str, Any]], run_seed: int, version: str,
               extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """Summarise the trial records of one row against the paper; `extra` adds the protocol's own columns."""
     seqs = np.array([r["sequences"] for r in records if r["success"]], dtype=float)
     ref = paper.find(row.paper) if row.paper else None
-    cfg, spec = row.config, spec_row.config
-    reduced = (len(records) < spec.trials or cfg.max_sequences < spec.max_sequences
-               or (cfg.paper_cap is not None and cfg.max_sequences < cfg.paper_cap))
+    cfg = row.config
     return {
         "experiment": row.experiment,
         "row": row.name,
@@ -52,7 +51,7 @@ def table_row(row: Row, spec_row: Row, records: list[dict[str, Any]], run_seed: 
         "seq_max": seqs.max() if seqs.size else np.nan,
         "paper_success_pct": paper.number(ref.get("success_pct")) if ref else None,
         "paper_seq_mean": paper.number(ref.get("sequences_to_success")) if ref else None,
-        "scale": "reduced" if reduced else "paper",
+        "scale": "reduced" if row.reduced(len(records)) else "paper",
         "cap": cfg.max_sequences,
         "diverged": sum(r["outcome"] == "diverged" for r in records),
         "run_seed": run_seed,
@@ -88,28 +87,17 @@ def to_markdown(df: pd.DataFrame, title: str) -> str:
     head = "| row | variant | weights | lr | trials | success % (paper) | mean seq. (paper) | median | min-max | scale |"
     lines = [f"# {title}", "", head + "".join(f" {c} |" for c in extras), "|" + "---|" * (10 + len(extras))]
     for r in df.itertuples():
-        succ = f"{_fmt(r.success_pct, 1)} ({_fmt(r.paper_success_pct, 0) if r.variant == 'paper' else '-'})"
-        mean = f"{_fmt(r.seq_mean, 0)} ({_fmt(r.paper_seq_mean, 0) if r.variant == 'paper' else '-'})"
-        span = f"{_fmt(r.seq_min, 0)}-{_fmt(r.seq_max, 0)}" if r.successes else "-"
+        faithful = r.variant == "paper"
+        succ = f"{number(r.success_pct, 1)} ({number(r.paper_success_pct) if faithful else '-'})"
+        mean = f"{number(r.seq_mean)} ({number(r.paper_seq_mean) if faithful else '-'})"
+        span = f"{number(r.seq_min)}-{number(r.seq_max)}" if r.successes else "-"
         lines.append(
             f"| {r.row} | {r.variant} | {r.weights} | {r.lr:g} | {r.trials} | {succ} | {mean} | "
-            f"{_fmt(r.seq_median, 0)} | {span} | {r.scale} |" + "".join(f" {_fmt_any(getattr(r, c))} |" for c in extras)
+            f"{number(r.seq_median)} | {span} | {r.scale} |" + "".join(f" {compact(getattr(r, c))} |" for c in extras)
         )
     lines += ["", "Sequence statistics are over successful trials; a trial that reached the cap counts as a failure.",
               "Paper numbers are shown on the faithful rows only (variant `paper`).", ""]
     return "\n".join(lines)
-
-
-def _fmt_any(value: Any) -> str:
-    if isinstance(value, (int, float, np.number)) and not isinstance(value, bool):
-        return "-" if np.isnan(value) else f"{value:.4g}"
-    return "-" if value is None else str(value)
-
-
-def _fmt(value: Any, digits: int) -> str:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return "-"
-    return f"{value:,.{digits}f}"
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -117,6 +105,7 @@ def write_atomic(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; a table gets what any new file would (0644 usually)
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
             fh.write(text)
             fh.flush()
@@ -127,6 +116,12 @@ def write_atomic(path: Path, text: str) -> None:
         raise
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def write(df: pd.DataFrame, trials: pd.DataFrame, out_dir: Path, name: str, title: str) -> list[Path]:
     """Write <name>.csv, <name>.md and <name>.trials.csv; return their paths."""
     paths = [out_dir / f"{name}.csv", out_dir / f"{name}.md", out_dir / f"{name}.trials.csv"]
@@ -134,3 +129,14 @@ def write(df: pd.DataFrame, trials: pd.DataFrame, out_dir: Path, name: str, titl
     write_atomic(paths[1], to_markdown(df, title))
     write_atomic(paths[2], trials.to_csv(index=False, lineterminator="\n"))
     return paths
+
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"  # in a checkout; an installed wheel has no docs
+
+
+def doc_link(name: str, out_dir: Path) -> str:
+    """A Markdown link to docs/<name> that works from a file in `out_dir`; plain text where there is no docs
+    folder (an installed wheel)."""
+    if not (DOCS / name).is_file():
+        return f"docs/{name} in the cerepro repository"
+    return f"[docs/{name}]({Path(os.path.relpath(DOCS / name, out_dir.resolve())).as_posix()})"

@@ -155,15 +155,17 @@ def plan(protocol: str, jobs: list[tuple[Any, int]], engine: str, workers: int, 
 
 def execute(protocol: str, jobs: list[tuple[Any, int]], seed: int, workers: int, engine: str,
             past: dict[Any, list[int]], one_net: Callable[..., Iterator], warm_up: Callable[[str, list], None],
-            executor: str = "local", scheduler: str | None = None, stats: dict | None = None) -> Iterator[tuple[Any, Any, Any]]:
+            executor: str = "local", scheduler: str | None = None, stats: dict | None = None,
+            init_worker: Callable[[], None] | None = None) -> Iterator[tuple[Any, Any, Any]]:
     """Run the jobs; yield (row, trial, record) as trials finish and (None, None, k) for k more sequences.
 
     `one_net(protocol, jobs, seed, workers, executor, scheduler)` is the runner's one-net executor (used for
     dask, and for runs without lane rows); `warm_up(protocol, jobs)` compiles the kernels before forking.
     `stats`, if given, receives the run's idle_fraction: trial wall time summed over all trials against the
-    workers' time from the start of the first trial (its end minus its wall_s) to the end of the last."""
+    workers' time from the start of the first trial (its end minus its wall_s) to the end of the last.
+    `init_worker()` runs first in every worker process (the runner's: signals, dying with the parent)."""
     first, last, busy = None, None, 0.0
-    for item in _execute(protocol, jobs, seed, workers, engine, past, one_net, warm_up, executor, scheduler):
+    for item in _execute(protocol, jobs, seed, workers, engine, past, one_net, warm_up, executor, scheduler, init_worker):
         if item[0] is not None:
             now, wall = time.perf_counter(), float(item[2].get("wall_s", 0.0))
             first = now - wall if first is None else min(first, now - wall)
@@ -176,7 +178,7 @@ def execute(protocol: str, jobs: list[tuple[Any, int]], seed: int, workers: int,
 
 def _execute(protocol: str, jobs: list[tuple[Any, int]], seed: int, workers: int, engine: str,
              past: dict[Any, list[int]], one_net: Callable[..., Iterator], warm_up: Callable[[str, list], None],
-             executor: str, scheduler: str | None) -> Iterator[tuple[Any, Any, Any]]:
+             executor: str, scheduler: str | None, init_worker: Callable[[], None] | None) -> Iterator[tuple[Any, Any, Any]]:
     jobs = order(protocol, jobs, past)
     work = plan(protocol, jobs, engine, workers, past)
     if executor != "local" or not any(w.lanes for w in work):
@@ -197,7 +199,8 @@ def _execute(protocol: str, jobs: list[tuple[Any, int]], seed: int, workers: int
     ctx = mp.get_context("fork")
     results = ctx.Queue()
     claims = _Claims(work, ctx)
-    procs = [ctx.Process(target=_worker, args=(protocol, work, seed, claims, results), daemon=True) for _ in range(workers)]
+    procs = [ctx.Process(target=_worker, args=(protocol, work, seed, claims, results, init_worker), daemon=True)
+             for _ in range(workers)]
     for p in procs:
         p.start()
     try:
@@ -250,9 +253,13 @@ class _Claims:
         return i
 
 
-def _worker(protocol: str, work: list[Work], seed: int, claims: _Claims, results: Any) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what an interrupt means
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+def _worker(protocol: str, work: list[Work], seed: int, claims: _Claims, results: Any,
+            init_worker: Callable[[], None] | None) -> None:
+    if init_worker is not None:
+        init_worker()
+    else:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what an interrupt means
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
     try:
         for item in _worker_items(protocol, work, seed, claims, results):
             results.put(item)

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from cerepro import config
+from cerepro import catalog, config
 from cerepro.models import MODELS, settings_classes
 from cerepro.protocols.common import BaseRow
 
@@ -90,6 +90,13 @@ def test_the_registries_and_the_command_line_import_no_compiled_code():
     assert out.strip() == "[]"
 
 
+def test_the_command_line_and_the_model_registry_import_no_numpy():
+    """`cerepro list` names the models from MODELS without importing any model's code (or numpy)."""
+    code = "import sys, cerepro.cli, cerepro.config, cerepro.models; print('numpy' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
+
+
 def test_every_row_carries_every_models_settings_with_one_default_per_name():
     fields = BaseRow.__dataclass_fields__
     for settings in {m.settings for m in MODELS.values()}:
@@ -103,7 +110,7 @@ def test_config_hashes_of_the_committed_rows_never_change():
     tests/data/config_hashes.json holds the hashes of every spec row, variant, baseline and --model variant."""
     recorded = json.loads(HASHES.read_text())
     now = {}
-    for path in sorted(set(config.spec_files().values())):
+    for path in sorted(set(catalog.spec_files().values())):
         exp = config.load(path)
         rows = exp.rows + exp.variants + exp.baselines
         for model in MODELS:

@@ -6,6 +6,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+import pytest
 import yaml
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
@@ -123,3 +124,53 @@ def test_sections_of_the_wrong_shape_exit_2(tmp_path):
         path.write_text(yaml.safe_dump(spec))
         result, _ = run_cli(["run", str(path)], tmp_path)
         assert result.exit_code == 2 and result.output.startswith("Error: "), (key, value, result.output)
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--trials", "10000000000"], "Error: --trials: 10,000,000,000 is more than the limit of 10,000 trials per row"),
+    (["--trials", "lstm-2x2=20000"], "Error: --trials: 20,000 is more than the limit of 10,000 trials per row"),
+    (["--max-sequences", "2000000000"], "Error: --max-sequences: 2,000,000,000 is more than the limit of 1,000,000,000"),
+    (["--workers", "1000"], "Error: --workers 1000 is more than makes sense"),
+    (["--rows", ","], "Error: --rows: no names given"),
+    (["--variants", ","], "Error: --variants: no names given"),
+    (["--rows", "nope"], "Error: unknown row 'nope' of exp6a; rows: lstm-2x2"),
+    (["--trials", "0"], "Error: Invalid value for '--trials': '0' is not a positive integer (see 'cerepro run --help')"),
+    (["--bogus"], "Error: No such option '--bogus'"),
+])
+def test_bad_run_options_exit_2_at_once_with_one_line_and_create_nothing(tmp_path, args, message):
+    import time
+
+    out = tmp_path / "out"
+    started = time.perf_counter()
+    result = CliRunner().invoke(cli.main, ["run", "exp6a", *args, "--out", str(out)])
+    assert time.perf_counter() - started < 30  # no list of ten billion trials is built
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith(message) and len(result.output.splitlines()) == 1, result.output
+    assert not out.exists()
+
+
+def test_an_empty_spec_file_says_so(tmp_path):
+    path = tmp_path / "empty.yaml"
+    path.write_text("")
+    result = CliRunner().invoke(cli.main, ["run", str(path), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2
+    assert result.output == f"Error: {path}: the file is empty; a spec is a mapping with experiment, protocol and rows\n"
+
+
+def test_bench_with_no_matching_net_exits_2_naming_the_nets():
+    result = CliRunner().invoke(cli.main, ["bench", "--only", "zzz"])
+    assert result.exit_code == 2 and result.output.startswith("Error: --only 'zzz' matches no net; nets: lstm97 ")
+    assert "lstm97 adding T=100" in result.output
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "1e999"])
+def test_non_finite_numbers_are_rejected_on_the_command_line(value):
+    result = CliRunner().invoke(cli.main, ["bench", "--seconds", value, "--only", "adding"])
+    assert result.exit_code == 2 and result.output.startswith("Error: Invalid value for '--seconds'"), result.output
+
+
+def test_one_row_one_worker_in_the_singular(tmp_path):
+    result = CliRunner().invoke(cli.main, ["run", "exp6a", "--trials", "1", "--max-sequences", "20", "--workers", "1",
+                                           "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert ": 1 row, seed 1997, 1 worker" in result.output and "1 trial in " in result.output

@@ -95,9 +95,10 @@ def test_same_seed_same_tables_whatever_the_workers(tmp_path):
 
 
 def test_interrupted_run_keeps_finished_trials_and_resumes(tmp_path):
-    exp = config.resolve("reber")
-    rows = config.with_overrides(exp.rows[:2], trials=3, max_sequences=300)
-    events = runner.run(exp, rows, exp.rows[:2], 5, 1, tmp_path)
+    from cerepro import plan as planner
+
+    plan = planner.plan("reber", rows="lstm-4x1-lr0.1,lstm-3x2-lr0.1", trials=3, max_sequences=300, seed=5)
+    events = runner.run(plan, 1, tmp_path)
     finished = 0
     for event in events:
         if event.kind == "trial":
@@ -107,7 +108,8 @@ def test_interrupted_run_keeps_finished_trials_and_resumes(tmp_path):
     events.close()  # as an interrupt would
     with sqlite3.connect(tmp_path / "ledger.sqlite") as db:
         assert db.execute("SELECT COUNT(*) FROM trials").fetchone()[0] == 2
-    kinds = [e for e in runner.run(exp, rows, exp.rows[:2], 5, 1, tmp_path)]
+        assert db.execute("SELECT COUNT(*) FROM claims").fetchone()[0] == 0  # an interrupted run leaves no claim behind
+    kinds = [e for e in runner.run(plan, 1, tmp_path)]
     assert kinds[0].data["skipped"] == 2 and kinds[0].data["trials"] == 4
     assert kinds[-1].data["table"]["trials"].tolist() == [3, 3]
 
@@ -149,7 +151,9 @@ def test_interrupting_a_real_run_exits_130_and_keeps_finished_trials(tmp_path, s
 
     cmd = [sys.executable, "-m", "cerepro.cli", "run", "reber", "--rows", "lstm-3x2-lr0.5", "--trials", "200",
            "--max-sequences", "2000", "--workers", "2", "--out", str(tmp_path)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # as from a terminal: a shell's background job (and so a test run started as one) inherits SIGINT ignored
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     ledger, deadline = tmp_path / "ledger.sqlite", time.time() + 120
     finished = 0
     while time.time() < deadline and finished < 2:
@@ -171,7 +175,7 @@ def test_tables_only_runs_nothing_and_rebuilds_from_the_ledger(tmp_path):
     (tmp_path / "exp1.csv").unlink()
     result = invoke("run", "reber", "--rows", "lstm-3x2-lr0.5,lstm-4x1-lr0.1", "--max-sequences", "400", "--tables-only",
                     "--out", str(tmp_path))
-    assert result.exit_code == 0
+    assert result.exit_code == 0 and "trials in" not in result.output and "trials/s" not in result.output
     df = pd.read_csv(tmp_path / "exp1.csv")
     assert df["trials"].tolist() == [2, 2] and set(df["scale"]) == {"reduced"}  # 2 of the spec's 30 trials
     with sqlite3.connect(tmp_path / "ledger.sqlite") as db:
@@ -216,3 +220,48 @@ def test_model_option_adds_each_faithful_row_trained_by_another_model(tmp_path):
     assert [r.config.sequential_construction for r in rows] == [False] and "no sequential construction" in rows[0].note
     result = CliRunner().invoke(cli.main, ["run", "exp6a", "--model", "lstm-forgt"])
     assert result.exit_code == 2 and "did you mean 'lstm-forget'" in result.output
+
+
+def test_a_run_shows_the_rows_it_ran_a_verdict_per_row_and_the_compare_hint(tmp_path):
+    tiny = ["--trials", "1", "--max-sequences", "20", "--workers", "1", "--out", str(tmp_path)]
+    assert invoke("run", "exp6a", "--variants", "all", *tiny).exit_code == 0
+    result = invoke("run", "exp6a", "--fresh", *tiny)  # as `make run` re-runs the faithful rows of Table 1
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    body = [line for line in lines if line.startswith("│")]
+    assert [line.split("│")[1].strip() for line in body] == ["lstm-2x2"]  # the variants stay in the table, not on screen
+    assert [line for line in lines if line.startswith("lstm-2x2")] == ["lstm-2x2: reduced scale (no successful trial)"]
+    assert lines[-1] == f"Beside the paper, with every row of the table: cerepro compare exp6a --out {tmp_path}"
+    assert len(pd.read_csv(tmp_path / "exp6a.csv")) == 4
+
+
+def test_version_and_python_dash_m():
+    import subprocess
+    import sys
+
+    from cerepro import __version__
+
+    assert invoke("--version").output.strip() == f"cerepro, version {__version__}"
+    result = subprocess.run([sys.executable, "-m", "cerepro", "--version"], capture_output=True, text=True)
+    assert result.returncode == 0 and result.stdout.strip() == f"cerepro, version {__version__}"
+    result = subprocess.run([sys.executable, "-m", "cerepro", "run"], capture_output=True, text=True)
+    assert result.returncode == 2 and result.stderr == "Error: Missing argument 'EXPERIMENT' (see 'cerepro run --help')\n"
+
+
+def test_help_says_where_results_go():
+    for command in ([], ["run"], ["compare"], ["report"]):
+        assert "./results of the working folder" in " ".join(invoke(*command, "--help").output.split())
+
+
+def test_make_test_leaves_out_the_slow_tests_and_make_test_all_runs_them():
+    import shlex
+    import subprocess
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parent.parent
+    for target, runs_slow in (("test", False), ("test-all", True)):
+        recipe = subprocess.run(["make", "-n", "-C", str(repo), target], capture_output=True, text=True).stdout
+        pytest_args = shlex.split(next(line for line in recipe.splitlines() if "pytest" in line))[1:]
+        collected = subprocess.run([str(repo / ".venv/bin/pytest"), *pytest_args, "--collect-only", "tests/test_wheel.py"],
+                                   cwd=repo, capture_output=True, text=True).stdout
+        assert ("1 test collected" in collected) == runs_slow, (target, collected)

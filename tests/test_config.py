@@ -75,11 +75,9 @@ def test_unknown_experiment_gets_a_hint():
 
 
 def test_every_shipped_spec_loads_and_its_paper_references_resolve():
-    seen = set()
-    for path in config.spec_files().values():
-        if path in seen:
-            continue
-        seen.add(path)
+    from cerepro import catalog
+
+    for path in catalog.experiments():
         exp = config.load(path)
         for row in exp.rows + exp.variants + exp.baselines:
             if row.paper is not None:
@@ -95,3 +93,79 @@ def test_exp1_rows_have_the_papers_weight_counts_and_protocol():
         assert (row.config.trials, row.config.max_sequences, row.config.weight_range) == (30, 100_000, 0.2)
         ref = paper.find(row.paper)
         assert ref["settings"]["lr"] == row.config.lr and ref["settings"]["weights"] == row.config.n_weights()
+
+
+@pytest.mark.parametrize("text", ["1e-3", "1E-3", "1.5e+2", ".5", "5.", "1e308", "2"])
+def test_numbers_as_people_write_them_are_numbers(tmp_path, text):
+    exp = config.load(write(tmp_path, GOOD.replace("weight_range: 0.2", f"weight_range: {text}")))
+    assert exp.rows[0].config.weight_range == float(text)
+    if text != "1e308":  # a variant doubles lr: 2e308 is not a finite number
+        assert config.load(write(tmp_path, GOOD.replace("lr: 0.5,", f"lr: {text},"))).rows[0].config.lr == float(text)
+
+
+def test_whole_numbers_in_float_notation_are_accepted_for_counts(tmp_path):
+    exp = config.load(write(tmp_path, GOOD.replace("max_sequences: 100", "max_sequences: 1e5")))
+    assert exp.rows[0].config.max_sequences == 100_000 and isinstance(exp.rows[0].config.max_sequences, int)
+    with pytest.raises(SpecError, match=r"defaults.max_sequences: expected an integer, got 100.5"):
+        config.load(write(tmp_path, GOOD.replace("max_sequences: 100", "max_sequences: 100.5")))
+
+
+@pytest.mark.parametrize("text", [".inf", "-.inf", ".nan", ".NaN", "1e999", "-1e400"])
+def test_non_finite_numbers_are_rejected_with_the_key(tmp_path, text):
+    with pytest.raises(SpecError, match=r"spec.yaml.rows\[0\].lr: expected a finite number"):
+        config.load(write(tmp_path, GOOD.replace("lr: 0.5,", f"lr: {text},")))
+    with pytest.raises(SpecError, match=r"lr_factor: expected a positive number"):
+        config.load(write(tmp_path, GOOD.replace("lr_factor: 2.0", f"lr_factor: {text}")))
+
+
+@pytest.mark.parametrize("old,new,message", [
+    ("experiment: myexp\n", "experiment: myexp\nexperiment: other\n", r"spec.yaml: key 'experiment' given twice \(line 3\)"),
+    ("{name: small,", "{name: small, lr: 0.1,", r"spec.yaml.rows\[0\]: key 'lr' given twice"),
+    ("{trials: 2,", "{trials: 2, trials: 3,", r"spec.yaml.defaults: key 'trials' given twice"),
+])
+def test_duplicate_keys_are_rejected_with_their_path(tmp_path, old, new, message):
+    assert old in GOOD
+    with pytest.raises(SpecError, match=message):
+        config.load(write(tmp_path, GOOD.replace(old, new)))
+
+
+@pytest.mark.parametrize("text", ["", "\n", "# only a comment\n"])
+def test_an_empty_file_says_so(tmp_path, text):
+    with pytest.raises(SpecError, match=r"spec.yaml: the file is empty; a spec is a mapping with experiment, protocol and rows"):
+        config.load(write(tmp_path, text))
+
+
+@pytest.mark.parametrize("old,new,message", [
+    ("{trials: 2,", "{trials: 10001,", r"defaults.trials: 10,001 is more than the limit of 10,000 trials per row"),
+    ("max_sequences: 100", "max_sequences: 1000000001",
+     r"defaults.max_sequences: 1,000,000,001 is more than the limit of 1,000,000,000 max sequences per row"),
+])
+def test_trials_and_caps_are_bounded_in_the_spec(tmp_path, old, new, message):
+    with pytest.raises(SpecError, match=message):
+        config.load(write(tmp_path, GOOD.replace(old, new)))
+
+
+def test_names_come_from_the_top_of_each_file_and_every_experiment_is_listed_once():
+    from cerepro import catalog
+
+    files = catalog.spec_files()
+    assert files["reber"] == files["exp1"] and files["adding"] == files["exp4"]
+    names = [catalog.outline(p).name for p in catalog.experiments()]
+    assert names == sorted(set(names)) and "exp1" in names and len(names) == len(set(files.values()))
+
+
+def test_show_prints_the_settings_of_the_rows_model_and_all_of_them_with_all():
+    from click.testing import CliRunner
+
+    import yaml
+
+    from cerepro import cli
+
+    rows = yaml.safe_load(CliRunner().invoke(cli.main, ["show", "exp4"]).output)["rows"]
+    lstm = rows[0]
+    assert lstm["model"] == "lstm97" and "output_gate_bias" in lstm and "task" in lstm and "lr" in lstm
+    assert not {"forget_gate", "state_decay", "hidden_units", "outputs_recurrent"} & set(lstm)
+    everything = yaml.safe_load(CliRunner().invoke(cli.main, ["show", "exp4", "--all"]).output)["rows"][0]
+    assert {"forget_gate", "hidden_units"} <= set(everything) and set(lstm) < set(everything)
+    rtrl = next(r for r in yaml.safe_load(CliRunner().invoke(cli.main, ["show", "exp1"]).output)["rows"] if r["model"] == "rtrl")
+    assert "hidden_units" in rtrl and "blocks" not in rtrl and "output_gate_bias" not in rtrl

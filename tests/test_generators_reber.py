@@ -1,7 +1,7 @@
 """Exp 1 (embedded Reber grammar) generator, checked against an independent acceptor written here.
 
 Two restatements of the grammar (docs/paper.md, Exp 1; Cleeremans et al. 1989 / Fahlman 1991) that do not import
-cerepro.tasks.reber's tables: a regular expression and a DFA table; they are cross-checked against each other.
+cerepro.generators.reber's tables: a regular expression and a DFA table; they are cross-checked against each other.
 """
 
 import re

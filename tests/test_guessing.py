@@ -84,11 +84,11 @@ def test_draws_are_rows_of_one_stream_in_range_and_zero_where_no_connection():
 
 # ---------------------------------------------------------------- kernel against the numpy reference
 def _kernel_outputs(a, params, x_index, x_dense, L):
-    net = Net.of(params, rtrl.masks(a), make_setup(a), guess_kernel.make_workspace(a))
+    net, ws = Net.of(params, rtrl.masks(a), make_setup(a)), guess_kernel.make_workspace(a)
     out_y = np.zeros((L, a.n_out))
     targets, mask = np.zeros((L, a.n_out)), np.zeros(L, dtype=np.bool_)
     mask[-1] = True
-    sse = guess_kernel.step(net, x_index, x_dense, targets, mask, L, 1.0, True, out_y)
+    sse = guess_kernel.step(net, ws, x_index, x_dense, targets, mask, L, 1.0, True, out_y)
     return out_y, sse
 
 
@@ -267,5 +267,5 @@ def test_the_trial_seed_streams_are_the_documented_ones():
     tseed = seeding.trial_seed(1997, "exp3a/guess-T100-N3", 0)
     a = guess_model.architecture(cfg, 1, 1)
     first = guess.draw(seeding.stream(tseed, "init"), a, cfg.weight_range, 1)[0]
-    net, _ = guess_model.build(seeding.stream(tseed, "init"), cfg, 1, 1)
+    net, _, _ = guess_model.build(seeding.stream(tseed, "init"), cfg, 1, 1)
     np.testing.assert_array_equal(net.W_hid, guess.unpack(first, a)["W_hid"])

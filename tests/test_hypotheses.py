@@ -86,7 +86,7 @@ def _train_one(row, seed=0, learn_sequences=1):
     cfg = row.config
     n_in, n_out = _io(row)
     rng = np.random.default_rng(seed)
-    net, step = lstm97.build(np.random.default_rng(1), cfg, n_in, n_out)
+    net, ws, step = lstm97.build(np.random.default_rng(1), cfg, n_in, n_out)
     arch = lstm97.architecture(cfg, n_in, n_out)
     ref = net.weights()
     T = 12
@@ -96,7 +96,7 @@ def _train_one(row, seed=0, learn_sequences=1):
     mask = np.ones(T, dtype=bool) if row.experiment in ("exp1", "exp2a", "exp2b") else np.arange(T) == T - 1
     idx = x.argmax(1).astype(np.int64) if one_hot else np.zeros(T, dtype=np.int64)
     x_dense = np.zeros((T, 0)) if one_hot else x
-    step(net, idx, x_dense, targets, mask, T, cfg.lr, True, np.zeros((T, n_out)))
+    step(net, ws, idx, x_dense, targets, mask, T, cfg.lr, True, np.zeros((T, n_out)))
     lstm97_reference.run_sequence(Net.of(ref, {"W_hid": net.M_hid, "W_out": net.M_out}), arch, x, targets, mask, cfg.lr,
                                   per_step=cfg.update == "step",
                                   output_derivative=cfg.output_derivative, reset_activation=cfg.reset_activation,
@@ -135,12 +135,12 @@ def test_no_meaning_claims_hold_numerically():
 
 def test_screening_rows_are_reduced_and_capped_at_five_times_the_paper_mean():
     h = BY_NAME["no-output-derivative"]
-    rows, spec_rows, _ = hyp.plan((h,), EXPS["exp4"], "screen", SCREEN)
+    rows, _ = hyp.plan((h,), EXPS["exp4"], "screen", SCREEN)
     by = {r.name: r for r in rows}
     assert by["lstm-T100"].config.max_sequences == 370_000 and by["lstm-T100"].config.trials == 10
     assert by["lstm-T1000"].config.trials == 3 and by["lstm-T1000"].config.max_sequences == 4_265_000
-    assert all(s.config.max_sequences > r.config.max_sequences for r, s in zip(rows, spec_rows))
-    paper_rows, _, _ = hyp.plan((BY_NAME["faithful"],), EXPS["exp4"], "paper", SCREEN)
+    assert all(r.spec.max_sequences > r.config.max_sequences and r.reduced(r.config.trials) for r in rows)
+    paper_rows, _ = hyp.plan((BY_NAME["faithful"],), EXPS["exp4"], "paper", SCREEN)
     assert [r.variant for r in paper_rows] == ["paper"] * 3  # at paper scale, faithful is the experiment's own row
 
 
@@ -165,6 +165,10 @@ def _record(trial, success, sequences):
             "sequences": sequences, "reason": "", "wall_s": 0.1, "curve": []}
 
 
+SMALL, SMALL_SCREEN = hyp.load(Path(__file__).parent / "data" / "hypotheses_small.yaml")
+SMALL_BY_NAME = {h.name: h for h in SMALL}
+
+
 def _small_ledger(out: Path) -> None:
     """The faithful 6a row at paper scale; no-output-derivative on it at screening scale; a partial jku row."""
     exp = EXPS["exp6a"]
@@ -177,7 +181,7 @@ def _small_ledger(out: Path) -> None:
     add(base, [_record(t, True, 30_000 + 1000 * t) for t in range(20)])
     nod = hyp.screen_row(hyp.hypothesis_row(BY_NAME["no-output-derivative"], base), SCREEN)
     add(nod, [_record(t, t % 4 != 0, 60_000 if t % 4 else nod.config.max_sequences) for t in range(20)])
-    jku = hyp.screen_row(hyp.hypothesis_row(BY_NAME["jku"], base), SCREEN)
+    jku = hyp.screen_row(hyp.hypothesis_row(SMALL_BY_NAME["jku"], base), SCREEN)
     add(jku, [_record(t, True, 20_000) for t in range(3)])
     # the same configuration under another variant name is adopted by `prepare`, not re-run
     rb = hyp.hypothesis_row(BY_NAME["jku-reset"], base)
@@ -187,7 +191,7 @@ def _small_ledger(out: Path) -> None:
 
 def test_matrix_is_rebuilt_from_the_ledger_alone_and_matches_the_golden_file(tmp_path):
     _small_ledger(tmp_path)
-    doc = explain.matrix(tmp_path, HYPS, SCREEN, [EXPS["exp6a"]])
+    doc = explain.matrix(tmp_path, SMALL, SMALL_SCREEN, [EXPS["exp6a"]])
     by = {c["hypothesis"]: c for c in doc["cells"]}
     assert by["faithful"]["verdict"] == "reproduced" and by["faithful"]["scale"] == "paper"
     assert by["faithful"]["seq_mean"] == pytest.approx(39_500) and by["faithful"]["ratio"] == pytest.approx(39_500 / 31_390)
@@ -206,8 +210,8 @@ def test_matrix_is_rebuilt_from_the_ledger_alone_and_matches_the_golden_file(tmp
 def test_prepare_adopts_trials_of_the_same_configuration(tmp_path):
     _small_ledger(tmp_path)
     exp = EXPS["exp6a"]
-    rows, spec_rows, _ = hyp.plan((BY_NAME["jku-reset"], BY_NAME["faithful"]), exp, "screen", SCREEN)
-    todo, adopted = explain.prepare(tmp_path, rows, spec_rows, exp.seed, "test")
+    rows, _ = hyp.plan((BY_NAME["jku-reset"], BY_NAME["faithful"]), exp, "screen", SCREEN)
+    todo, adopted = explain.prepare(tmp_path, rows, exp.seed, "test")
     assert adopted == 20 and todo == ()  # jku-reset at paper scale adopted whole; faithful is complete at paper scale
     doc = explain.matrix(tmp_path, HYPS, SCREEN, [exp])
     cell = next(c for c in doc["cells"] if c["hypothesis"] == "jku-reset")
@@ -232,8 +236,8 @@ def test_screening_stops_a_row_once_its_failures_decide_the_verdict(tmp_path):
     assert explain.failures_allowed(100.0, 5) == 0 and explain.failures_allowed(50.0, 10) == 6
     exp = EXPS["exp6a"]
     base = hyp.lstm_rows(exp)[0]
-    rows, spec_rows, _ = hyp.plan((BY_NAME["lr-mean"], BY_NAME["jku-reset"]), exp, "screen", SCREEN)
-    first = next(explain.rounds(rows, spec_rows, tmp_path, exp.seed))
+    rows, _ = hyp.plan((BY_NAME["lr-mean"], BY_NAME["jku-reset"]), exp, "screen", SCREEN)
+    first = next(explain.rounds(rows, tmp_path, exp.seed))
     assert first[0] == 2 and [r.config.trials for r in first[1]] == [2, 2]
     ledger = Ledger(tmp_path / "ledger.sqlite")
     for row, success in ((rows[0], False), (rows[1], True)):  # lr-mean: 3 failures of 20 planned (2 allowed)
@@ -242,7 +246,7 @@ def test_screening_stops_a_row_once_its_failures_decide_the_verdict(tmp_path):
                         "config_hash": row.config_hash(), "run_seed": exp.seed, "trial": t},
                        _record(t, success, 30_000 if success else row.config.max_sequences), "test")
     ledger.close()
-    k, todo, _ = next(explain.rounds(rows, spec_rows, tmp_path, exp.seed))
+    k, todo = next(explain.rounds(rows, tmp_path, exp.seed))
     assert [r.variant for r in todo] == ["hyp-jku-reset"]  # the decided row is not run further
     cell = next(c for c in explain.matrix(tmp_path, HYPS, SCREEN, [exp])["cells"] if c["hypothesis"] == "lr-mean")
     assert cell["decided"] and cell["verdict"] == "differs" and cell["trials"] == 3 and cell["success_pct"] == 0.0

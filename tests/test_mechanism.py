@@ -61,11 +61,11 @@ def test_trace_reproduces_the_reference_and_the_kernel_outputs_exactly(trained):
         ref = lstm97_reference.run_sequence(Net.of({k: v.copy() for k, v in params.items()}, masks), arch, x,
                                             batch.targets[i, :L], batch.target_mask[i, :L], cfg.lr, learn=False)
         np.testing.assert_array_equal(tr["y"], ref)  # recording does not change the forward pass
-        net, step = models.get("lstm97").build(np.random.default_rng(0), cfg, *cfg.sizes())
+        net, ws, step = models.get("lstm97").build(np.random.default_rng(0), cfg, *cfg.sizes())
         net.W_hid[:], net.W_out[:] = params["W_hid"], params["W_out"]
         x_index, x_dense, targets, mask, lengths = as_sequences(batch)
         y_ker = np.zeros((batch.targets.shape[1], arch.n_out))
-        step(net, x_index[i], x_dense[i], targets[i], mask[i], lengths[i], cfg.lr, False, y_ker)
+        step(net, ws, x_index[i], x_dense[i], targets[i], mask[i], lengths[i], cfg.lr, False, y_ker)
         np.testing.assert_allclose(tr["y"], y_ker[:L], atol=1e-12)  # and it is the compiled net's forward pass
         assert tr["s"].shape == (L, arch.n_cells) and tr["y_in"].shape == (L, arch.n_blocks)
         np.testing.assert_array_equal(tr["target"], batch.targets[i, L - 1])

@@ -140,7 +140,7 @@ def kernel_runner(kernel, setup, ws, masks, x, targets, mask, one_hot=False):
     x_dense = x if not one_hot else np.zeros((T, 0))
 
     def run(p, lr):
-        kernel(Net.of(p, masks, setup, ws), x_index, x_dense, targets, mask, T, lr, True, np.zeros((T, targets.shape[1])))
+        kernel(Net.of(p, masks, setup), ws, x_index, x_dense, targets, mask, T, lr, True, np.zeros((T, targets.shape[1])))
 
     return run
 
@@ -263,7 +263,7 @@ def _compare(kernel, setup, ws, reference, params, masks, n_in, n_out, one_hot, 
         T, x, idx, x_dense, targets, mask = _random_sequence(rng, n_in, n_out, one_hot)
         y_ref = reference(params, masks, x, targets, mask, lr)
         y_ker = np.zeros((T, n_out))
-        kernel(Net.of(ker, masks, setup, ws), idx, x_dense, targets, mask, T, lr, True, y_ker)
+        kernel(Net.of(ker, masks, setup), ws, idx, x_dense, targets, mask, T, lr, True, y_ker)
         np.testing.assert_allclose(y_ker, y_ref, atol=1e-12)
         steps += T
     for key in params:
@@ -295,7 +295,7 @@ def test_forward_only_call_leaves_weights_alone_and_gives_the_same_outputs():
         idx = np.array([0, 3, 2, 6, 1], dtype=np.int64)
         x = np.eye(7)[idx]
         y = np.zeros((5, 7))
-        sse = kernel(Net.of(params, masks, rtrl_kernel.make_setup(arch), ws), idx, np.zeros((5, 0)), np.zeros((1, 7)),
+        sse = kernel(Net.of(params, masks, rtrl_kernel.make_setup(arch)), ws, idx, np.zeros((5, 0)), np.zeros((1, 7)),
                      np.zeros(5, dtype=bool), 5, 0.5, False, y)
         assert sse == 0.0
         expected = rtrl_reference.run_sequence(Net.of({k: v.copy() for k, v in params.items()}, masks), arch, x, np.zeros((5, 7)),
@@ -313,7 +313,7 @@ def test_error_goes_down_on_a_tiny_task(model):
     """
     cfg = BaseRow(model=model, hidden_units=3, bias="all", input_to_output=True, weight_range=0.2, lr=0.5, blocks=2,
                   block_size=1, update="step")
-    net, step = models.get(model).build(np.random.default_rng(0), cfg, 3, 3)
+    net, ws, step = models.get(model).build(np.random.default_rng(0), cfg, 3, 3)
     rng, T = np.random.default_rng(1), 6
     y, mask, errs = np.zeros((T, 3)), np.arange(T) >= 1, []
     for _ in range(3000):
@@ -323,5 +323,5 @@ def test_error_goes_down_on_a_tiny_task(model):
             targets[np.arange(T), (s + 1) % 3] = 1.0
         else:
             targets[np.arange(1, T), s[:-1]] = 1.0
-        errs.append(step(net, s, np.zeros((T, 0)), targets, mask, T, cfg.lr, True, y))
+        errs.append(step(net, ws, s, np.zeros((T, 0)), targets, mask, T, cfg.lr, True, y))
     assert np.mean(errs[-300:]) < 0.3 * np.mean(errs[:300])

@@ -152,7 +152,7 @@ def test_kernel_matches_reference_after_hundreds_of_steps(name):
         targets, mask = rng.uniform(0, 1, (T, arch.n_out)), rng.random(T) < 0.7
         y_ref = lstm_forget_reference.run_sequence(Net.of(ref, masks), arch, x, targets, mask, 0.3, per_step=per_step)
         y_ker = np.zeros((T, arch.n_out))
-        step(Net.of(ker, masks, setup, ws), idx, x_dense, targets, mask, T, 0.3, True, y_ker)
+        step(Net.of(ker, masks, setup), ws, idx, x_dense, targets, mask, T, 0.3, True, y_ker)
         np.testing.assert_allclose(y_ker, y_ref, atol=1e-12)
         steps += T
     for key in ref:
@@ -170,14 +170,14 @@ def test_continual_feeding_equals_one_long_sequence():
     targets, mask = np.eye(7)[np.roll(idx, -1)], np.ones(T, dtype=bool)
     whole = {k: v.copy() for k, v in base.items()}
     y_whole = np.zeros((T, 7))
-    step(Net.of(whole, masks, make_setup(arch), make_workspace(arch)), idx, np.zeros((T, 0)), targets, mask, T, 0.5, True,
+    step(Net.of(whole, masks, make_setup(arch)), make_workspace(arch), idx, np.zeros((T, 0)), targets, mask, T, 0.5, True,
          y_whole)
     steps = {k: v.copy() for k, v in base.items()}
-    net, y1 = Net.of(steps, masks, make_setup(arch), make_workspace(arch)), np.zeros((1, 7))
+    net, ws, y1 = Net.of(steps, masks, make_setup(arch)), make_workspace(arch), np.zeros((1, 7))
     ref, state = {k: v.copy() for k, v in base.items()}, lstm_forget_reference.State(arch)
     for t in range(T):  # the kernel, one step per call
-        net.ws.carry[0] = int(t > 0)
-        step(net, idx[t : t + 1], np.zeros((1, 0)), targets[t : t + 1], mask[t : t + 1], 1, 0.5, True, y1)
+        ws.carry[0] = int(t > 0)
+        step(net, ws, idx[t : t + 1], np.zeros((1, 0)), targets[t : t + 1], mask[t : t + 1], 1, 0.5, True, y1)
         np.testing.assert_allclose(y1[0], y_whole[t], atol=1e-12)
     for start in range(0, T, 50):  # the reference, in pieces of 50 steps continuing its State
         sl = slice(start, min(start + 50, T))
@@ -204,15 +204,15 @@ def test_forget_gate_fixed_open_equals_the_1997_net_bit_for_bit(per_step):
     pf["W_hid"][np.ix_(rows, cols)] = p97["W_hid"]
     m97, mf = lstm97.masks(a97), lstm_forget.masks(af)
     np.testing.assert_array_equal(mf["W_hid"][np.ix_(rows, cols)], m97["W_hid"])
-    n97 = Net.of(p97, m97, lstm97_kernel.make_setup(a97, per_step=per_step), lstm97_kernel.make_workspace(a97))
-    nf = Net.of(pf, mf, make_setup(af, per_step=per_step), make_workspace(af))
+    n97, w97 = Net.of(p97, m97, lstm97_kernel.make_setup(a97, per_step=per_step)), lstm97_kernel.make_workspace(a97)
+    nf, wf = Net.of(pf, mf, make_setup(af, per_step=per_step)), make_workspace(af)
     for _ in range(40):
         T = int(rng.integers(8, 20))
         idx = rng.integers(0, 7, T)
         targets, mask = np.eye(7)[np.roll(idx, -1)], np.ones(T, dtype=bool)
         y97, yf = np.zeros((T, 7)), np.zeros((T, 7))
-        e97 = lstm97_kernel.step(n97, idx, np.zeros((T, 0)), targets, mask, T, 0.5, True, y97)
-        ef = step(nf, idx, np.zeros((T, 0)), targets, mask, T, 0.5, True, yf)
+        e97 = lstm97_kernel.step(n97, w97, idx, np.zeros((T, 0)), targets, mask, T, 0.5, True, y97)
+        ef = step(nf, wf, idx, np.zeros((T, 0)), targets, mask, T, 0.5, True, yf)
         np.testing.assert_array_equal(yf, y97)
         assert ef == e97
     np.testing.assert_array_equal(pf["W_hid"][np.ix_(rows, cols)], p97["W_hid"])

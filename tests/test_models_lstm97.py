@@ -198,7 +198,7 @@ def test_kernel_matches_reference_after_hundreds_of_steps(name, arch, one_hot, p
         targets, mask = rng.uniform(0, 1, (T, arch.n_out)), rng.random(T) < 0.6
         y_ref = lstm97_reference.run_sequence(Net.of(ref, masks), arch, x, targets, mask, 0.3, per_step=per_step)
         y_ker = np.zeros((T, arch.n_out))
-        step(Net.of(ker, masks, setup, ws), idx, x_dense, targets, mask, T, 0.3, True, y_ker)
+        step(Net.of(ker, masks, setup), ws, idx, x_dense, targets, mask, T, 0.3, True, y_ker)
         np.testing.assert_allclose(y_ker, y_ref, atol=1e-12)
         steps += T
     for key in ref:
@@ -215,7 +215,7 @@ def test_kernel_without_output_derivative_matches_reference():
     for _ in range(30):
         x, targets, mask = rng.uniform(-1, 1, (12, 2)), rng.uniform(0, 1, (12, 1)), np.ones(12, dtype=bool)
         lstm97_reference.run_sequence(Net.of(ref, masks), arch, x, targets, mask, 0.5, output_derivative=False)
-        step(Net.of(ker, masks, setup, ws), np.zeros(12, dtype=np.int64), x, targets, mask, 12, 0.5, True, np.zeros((12, 1)))
+        step(Net.of(ker, masks, setup), ws, np.zeros(12, dtype=np.int64), x, targets, mask, 12, 0.5, True, np.zeros((12, 1)))
     np.testing.assert_allclose(ker["W_hid"], ref["W_hid"], atol=1e-12)
 
 
@@ -247,7 +247,7 @@ def test_kernel_matches_reference_under_each_hypothesis_setting(name, arch, one_
         y_ref = lstm97_reference.run_sequence(Net.of(ref, masks), arch, x, targets, mask, 0.05, per_step=per_step,
                                               reset_activation=reset, lr_scale=lr_scale)
         y_ker = np.zeros((T, arch.n_out))
-        step(Net.of(ker, masks, setup, ws), idx, x_dense, targets, mask, T, 0.05, True, y_ker)
+        step(Net.of(ker, masks, setup), ws, idx, x_dense, targets, mask, T, 0.05, True, y_ker)
         np.testing.assert_allclose(y_ker, y_ref, atol=1e-12)
     for key in ref:
         np.testing.assert_allclose(ker[key], ref[key], atol=1e-12)

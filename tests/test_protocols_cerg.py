@@ -81,21 +81,21 @@ def _net(row: str = "forget-gates", **changes):
 
 
 def test_run_stream_stops_at_the_first_error_and_leaves_the_net_resettable():
-    cfg, (net, step) = _net()
+    cfg, (net, ws, step) = _net()
     codes, legal, starts = _walk(np.random.default_rng(2).integers(0, 2, 400), [400])
     lr = np.array([0.5])
-    k, status = run_stream(step, net, codes, legal, starts, 400, True, StreamRule(False, True, 1.0, 1.0), lr, False)
+    k, status = run_stream(step, net, ws, codes, legal, starts, 400, True, StreamRule(False, True, 1.0, 1.0), lr, False)
     assert (k, status) == (399, OK)  # logistic outputs are always within 1.0 of a 0/1 target
-    k, status = run_stream(step, net, codes, legal, starts, 400, True, StreamRule(False, True, 0.01, 1.0), lr, False)
+    k, status = run_stream(step, net, ws, codes, legal, starts, 400, True, StreamRule(False, True, 0.01, 1.0), lr, False)
     assert (k, status) == (0, ERROR)  # an untrained net is never within 0.01
-    assert net.ws.carry[0] == 0  # other callers of `step` get a reset again
+    assert ws.carry[0] == 0  # other callers of `step` get a reset again
 
 
 def test_string_decay_lowers_the_rate_once_per_correct_string():
-    cfg, (net, step) = _net()
+    cfg, (net, ws, step) = _net()
     codes, legal, starts = _walk(np.random.default_rng(3).integers(0, 2, 300), [300])
     lr = np.array([0.5])
-    run_stream(step, net, codes, legal, starts, 300, True, StreamRule(False, True, 1.0, 0.99), lr, False)
+    run_stream(step, net, ws, codes, legal, starts, 300, True, StreamRule(False, True, 1.0, 0.99), lr, False)
     assert lr[0] == pytest.approx(0.5 * 0.99 ** int(starts[1:].sum()))
 
 

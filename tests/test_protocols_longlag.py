@@ -32,11 +32,11 @@ def build(cfg, seed):
 
 def _loop(cfg, built, data, state, before=0):
     """One call of the compiled trial loop on `data` (online success test)."""
-    net, step = built
+    net, ws, step = built
     T, n_out = data.x_index.shape[1], net.W_out.shape[0]
     growth = kernel.Growth(net.M_hid.copy(), net.M_out.copy(), net.W_hid.copy(), net.W_out.copy())
     rule = kernel.Rule(cfg.tolerance, cfg.success_window, kernel.ONLINE, 1, cfg.plateau_window, cfg.plateau_min_improvement)
-    return kernel.train_until_success(step, net, data, cfg.lr, rule, growth, NO_CHK, np.zeros(0, np.int64), before, state,
+    return kernel.train_until_success(step, net, ws, data, cfg.lr, rule, growth, NO_CHK, np.zeros(0, np.int64), before, state,
                                  np.zeros(data.lengths.shape[0], np.float32), proto._scratch(T, n_out), np.zeros(0))
 
 

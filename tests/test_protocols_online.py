@@ -70,12 +70,12 @@ def test_window_rules_match_a_slice_restatement_on_random_error_streams(rule):
 
 def test_evaluate_early_exit_and_move_to_front():
     cfg = ADDING
-    net, step = models.get("lstm97").build(np.random.default_rng(0), cfg, 2, 1)
+    net, ws, step = models.get("lstm97").build(np.random.default_rng(0), cfg, 2, 1)
     batch = proto.draw(cfg, np.random.default_rng(1), 40)
     tests = proto.tests(batch)
     x_dense, lengths, end_target = tests.x_dense, tests.lengths, tests.end_target
     out_y, no_t, no_mask = np.zeros((batch.targets.shape[1], 1)), np.zeros((1, 1)), np.zeros(batch.targets.shape[1], dtype=bool)
-    full = kernel.evaluate(step, net, tests, 0.04, 40, out_y, no_t, no_mask)
+    full = kernel.evaluate(step, net, ws, tests, 0.04, 40, out_y, no_t, no_mask)
     assert full[1] == 40 and 0 < full[0] < 40  # an untrained net gets some right, most wrong
     y = np.array([lstm97_reference.run_sequence(net, architecture(cfg, 2, 1), x_dense[i, : lengths[i]],
                                                 batch.targets[i, : lengths[i]], batch.target_mask[i, : lengths[i]], 0.0,
@@ -84,7 +84,7 @@ def test_evaluate_early_exit_and_move_to_front():
     assert np.isclose(full[2], np.abs(end_target[:, 0] - y).sum()) and np.isclose(full[3], ((end_target[:, 0] - y) ** 2).sum())
     order = np.arange(40)
     first_bad = int(np.flatnonzero(~(np.abs(end_target[:, 0] - y) < 0.04))[0])
-    wrong, tested, _, _ = kernel.evaluate(step, net, tests._replace(order=order), 0.04, 0, out_y, no_t, no_mask)
+    wrong, tested, _, _ = kernel.evaluate(step, net, ws, tests._replace(order=order), 0.04, 0, out_y, no_t, no_mask)
     assert (wrong, tested, order[0]) == (1, first_bad + 1, first_bad)
 
 
@@ -95,7 +95,7 @@ def test_evaluate_early_exit_and_move_to_front():
 ])
 def test_kernel_training_matches_the_numpy_reference(task, io, kw):
     cfg = OnlineRow(task=task, T=20 if task == "3c" else 100, **kw)
-    net, step = models.get("lstm97").build(np.random.default_rng(5), cfg, *io)
+    net, ws, step = models.get("lstm97").build(np.random.default_rng(5), cfg, *io)
     ref = Net.of(net.weights(), {"W_hid": net.M_hid, "W_out": net.M_out})
     batch = proto.draw(cfg, np.random.default_rng(6), 40)
     block = as_sequences(batch)
@@ -104,7 +104,7 @@ def test_kernel_training_matches_the_numpy_reference(task, io, kw):
     empty = np.zeros(0, dtype=np.int64)
     check = kernel.Tests(np.zeros((0, 1), dtype=np.int64), np.zeros((0, 1, block.x_dense.shape[2])), np.zeros((0, io[1])), empty, empty)
     seq_err = np.zeros(40)
-    status, k = kernel.train_online(step, net, block, cfg.lr, rule, kernel.new_window(cfg.window), check,
+    status, k = kernel.train_online(step, net, ws, block, cfg.lr, rule, kernel.new_window(cfg.window), check,
                                np.zeros((targets.shape[1], io[1])), seq_err)
     assert (status, k) == (kernel.RUNNING, 40)
     arch, x = architecture(cfg, *io), dense_inputs(batch)

@@ -70,24 +70,24 @@ def test_frozen_forward_equals_the_one_net_step(settings, fast_exp):
     rng = np.random.default_rng(5)
     strings = reber.encode([reber.embedded_reber_string(rng) for _ in range(40)])
     built = models.get("lstm97").build(rng, cfg, 7, 7)
-    net = built.net
+    net, ws = built.net, built.ws
     T = strings.lengths.max()
     out_y, no_x, no_t, no_mask = np.zeros((T, 7)), np.zeros((T, 0)), np.zeros((1, 7)), np.zeros(T, dtype=bool)
     fz = frozen.frozen(*net.W_hid.shape, *net.W_out.shape, cfg.blocks * cfg.block_size)
     for n in range(strings.n):
         if n % 10 == 5:  # change the weights: a few training strings
-            kernel.step(net, strings.input_index[n], no_x, strings.targets[n], strings.target_mask[n], strings.lengths[n],
+            kernel.step(net, ws, strings.input_index[n], no_x, strings.targets[n], strings.target_mask[n], strings.lengths[n],
                         0.3, True, out_y)
         L = int(strings.lengths[n])
-        kernel.step(net, strings.input_index[n], no_x, no_t, no_mask, L, 0.0, False, out_y)
-        got = _frozen_outputs(net, fz, strings.input_index[n], L, fast_exp and frozen.fast_exp())
+        kernel.step(net, ws, strings.input_index[n], no_x, no_t, no_mask, L, 0.0, False, out_y)
+        got = _frozen_outputs(net, ws.z_reset, fz, strings.input_index[n], L, fast_exp and frozen.fast_exp())
         assert np.array_equal(got.view(np.int64), out_y[:L].view(np.int64))
 
 
-def _frozen_outputs(net, fz, x_index, L, fast_exp) -> np.ndarray:
+def _frozen_outputs(net, z_reset, fz, x_index, L, fast_exp) -> np.ndarray:
     frozen.freeze(net, fz)
     WT, WO, z, zo, net_in, s, y, sig, ex, r_buf, k_buf, tail_buf, scale_buf = fz
-    frozen.reset(z, zo, s, net.ws.z_reset)
+    frozen.reset(z, zo, s, z_reset)
     out = np.zeros((L, y.shape[1]))
     for t in range(L):
         frozen.forward_step(WT, WO, z, zo, net_in, s, y, sig, ex, r_buf, k_buf, tail_buf, scale_buf, net.setup,

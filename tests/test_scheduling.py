@@ -9,6 +9,7 @@ import sqlite3
 import pytest
 
 from cerepro import config, runner, scheduling
+from cerepro.plan import Plan
 
 
 def _rows(experiment: str, **settings):
@@ -61,7 +62,7 @@ def test_a_run_gives_the_same_ledger_with_either_engine(tmp_path, workers):
     exp, rows = _rows("exp4", trials=6, max_sequences=700, window=50, st3_beta=0.2, abs_threshold=0.3, test_set_size=40)
     done = {}
     for engine in ("one", "lanes"):
-        events = list(runner.run(exp, rows[:1], rows[:1], exp.seed, workers, tmp_path / engine, engine=engine))
+        events = list(runner.run(Plan(exp, rows[:1], exp.seed), workers, tmp_path / engine, engine=engine))
         done[engine] = events[-1].data
         assert sum(e.data["sequences"] for e in events if e.kind == "progress") > 0
     assert _ledger_records(tmp_path / "one" / "ledger.sqlite") == _ledger_records(tmp_path / "lanes" / "ledger.sqlite")

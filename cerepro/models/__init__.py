@@ -10,17 +10,16 @@ MODELS, and a YAML row that names it.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+if TYPE_CHECKING:  # `cerepro list` reads MODELS without paying for numpy or any model's code
+    import numpy as np
 
-from cerepro.models.common import Built
-from cerepro.models.lstm97.settings import LSTM97Settings, LSTMSettings
-from cerepro.models.lstm_forget.settings import ForgetSettings
-from cerepro.models.rtrl.settings import RNNSettings
+    from cerepro.models.common import Built
 
 
 @dataclass(frozen=True)
@@ -28,11 +27,23 @@ class Model:
     """A registry entry: where a model lives, the settings it reads, and what it can do."""
 
     package: str  # its folder, e.g. "cerepro.models.lstm97": entry points architecture, n_weights, build
-    settings: type  # the dataclass of the row settings it reads
+    settings_path: str  # "module:Class" of the dataclass of the row settings it reads (imported when asked for)
     description: str
     options: dict[str, Any] = field(default_factory=dict)  # fixed keywords for its entry points (e.g. peepholes)
     trains: bool = True  # False: its nets are searched, not trained (random weight guessing)
     continual: bool = False  # its step can carry its state from call to call (continual streams, CERG)
+    ignores: tuple[str, ...] = ()  # fields of its settings it does not read (`cerepro show` leaves them out)
+
+    @property
+    def settings(self) -> type:
+        """The dataclass of the row settings it reads."""
+        module, name = self.settings_path.split(":")
+        return getattr(importlib.import_module(module), name)
+
+    def reads(self) -> tuple[str, ...]:
+        """The row settings this model reads: its own, and the learning rate if it trains."""
+        own = tuple(f.name for f in dataclasses.fields(self.settings) if f.name not in self.ignores)
+        return own + ("lr",) if self.trains else own
 
     def module(self) -> ModuleType:
         """The model's entry points (models/<name>/__init__.py)."""
@@ -57,24 +68,32 @@ class Model:
         return self.module().build(rng, cfg, n_in, n_out, **self.options)
 
 
+_LSTM97 = "cerepro.models.lstm97.settings:LSTM97Settings"
+_LSTM = "cerepro.models.lstm97.settings:LSTMSettings"
+_FORGET = "cerepro.models.lstm_forget.settings:ForgetSettings"
+_RNN = "cerepro.models.rtrl.settings:RNNSettings"
+_SEQUENCE_END = ("update",)  # always updates at the sequence end
+
 MODELS: dict[str, Model] = {
-    "lstm97": Model("cerepro.models.lstm97", LSTM97Settings,
+    "lstm97": Model("cerepro.models.lstm97", _LSTM97,
                     "1997 LSTM: input/output gates, CEC, truncated online gradient (appendix)"),
-    "rtrl": Model("cerepro.models.rtrl", RNNSettings,
+    "rtrl": Model("cerepro.models.rtrl", _RNN,
                   "logistic recurrent net, exact gradient by real-time recurrent learning (Williams & Zipser 1989)"),
-    "bptt": Model("cerepro.models.bptt", RNNSettings,
-                  "the same nets as rtrl, full backprop through time, update at sequence end"),
-    "elman": Model("cerepro.models.elman", RNNSettings,
+    "bptt": Model("cerepro.models.bptt", _RNN,
+                  "the same nets as rtrl, full backprop through time, update at sequence end", ignores=_SEQUENCE_END),
+    "elman": Model("cerepro.models.elman", _RNN,
                    "Elman SRN: context = hidden at t-1, one-step backprop (Cleeremans et al. 1989)"),
-    "lstm-full": Model("cerepro.models.lstm_full", LSTMSettings,
-                       "1997 LSTM trained with the full untruncated BPTT gradient, update at sequence end"),
-    "lstm-forget": Model("cerepro.models.lstm_forget", ForgetSettings,
+    "lstm-full": Model("cerepro.models.lstm_full", _LSTM,
+                       "1997 LSTM trained with the full untruncated BPTT gradient, update at sequence end",
+                       ignores=_SEQUENCE_END),
+    "lstm-forget": Model("cerepro.models.lstm_forget", _FORGET,
                          "LSTM with forget gates (Gers et al. 2000); options: no forget gate, state decay", continual=True),
-    "lstm-peephole": Model("cerepro.models.lstm_forget", ForgetSettings,
+    "lstm-peephole": Model("cerepro.models.lstm_forget", _FORGET,
                            "forget-gate LSTM with peephole connections (Gers & Schmidhuber 2001)",
                            options={"peepholes": True}, continual=True),
-    "guess": Model("cerepro.models.guess", RNNSettings, "random weight guessing: draw all weights uniformly until a "
-                   "net passes the task's test (Schmidhuber & Hochreiter 1996)", trains=False),
+    "guess": Model("cerepro.models.guess", _RNN, "random weight guessing: draw all weights uniformly until a "
+                   "net passes the task's test (Schmidhuber & Hochreiter 1996)", trains=False,
+                   ignores=("update", "output_derivative")),  # no learning rule: weights are drawn, not trained
 }
 
 
@@ -83,6 +102,11 @@ def get(name: str) -> Model:
     if name not in MODELS:
         raise ValueError(f"unknown model {name!r}; models: {', '.join(MODELS)}")
     return MODELS[name]
+
+
+def settings_for_model(model: str) -> tuple[str, ...]:
+    """The row settings that model `model` reads (architecture, initialisation, learning rule)."""
+    return get(model).reads()
 
 
 def settings_classes() -> tuple[type, ...]:

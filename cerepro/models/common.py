@@ -1,9 +1,10 @@
 """What every model shares: the built net its kernels take, the numpy references' update timing and sigmoids.
 
-A net is a `Net` (weights, 0/1 masks, the model's fixed `setup` and scratch `ws`, NamedTuples of its kernel
-module) plus its compiled `step`, the common model interface of the protocol kernels:
+A built net is a `Net` (weights, 0/1 masks and the model's fixed `setup`), its workspace `ws` (scratch arrays
+and carried state), both NamedTuples of its kernel module, and its compiled `step`, the common model interface
+of the protocol kernels:
 
-    step(net, x_index, x_dense, targets, target_mask, length, lr, learn, out_y) -> summed squared error
+    step(net, ws, x_index, x_dense, targets, target_mask, length, lr, learn, out_y) -> summed squared error
 
 one sequence from reset state (x_index (T,) one-hot inputs if x_dense is (T, 0), else x_dense (T, I); targets
 (T, K); target_mask (T,) bool); outputs go to out_y (T, K); the weights learn in place if `learn`.
@@ -24,12 +25,11 @@ class Net(NamedTuple):
     M_hid: np.ndarray  # (U, M) 0/1: which connections exist (an absent one is a weight fixed at 0)
     M_out: np.ndarray  # (K, Mo)
     setup: Any  # the model's sizes and switches (a NamedTuple of ints, bools, floats)
-    ws: Any  # the model's scratch arrays and carried state (a NamedTuple of arrays)
 
     @classmethod
-    def of(cls, params: dict[str, np.ndarray], masks: dict[str, np.ndarray], setup: Any = None, ws: Any = None) -> Net:
-        """A net sharing the arrays of the dicts {"W_hid", "W_out"} (the numpy references need no setup, ws)."""
-        return cls(params["W_hid"], params["W_out"], masks["W_hid"], masks["W_out"], setup, ws)
+    def of(cls, params: dict[str, np.ndarray], masks: dict[str, np.ndarray], setup: Any = None) -> Net:
+        """A net sharing the arrays of the dicts {"W_hid", "W_out"} (the numpy references need no setup)."""
+        return cls(params["W_hid"], params["W_out"], masks["W_hid"], masks["W_out"], setup)
 
     def weights(self) -> dict[str, np.ndarray]:
         """Copies of the weights: {"W_hid", "W_out"}."""
@@ -37,9 +37,11 @@ class Net(NamedTuple):
 
 
 class Built(NamedTuple):
-    """A net and its compiled step (see the module docstring)."""
+    """A net, its workspace and its compiled step (see the module docstring). The workspace is not part of the
+    Net: a kernel that took it out of a tuple argument at every call would pay a reference count per array."""
 
     net: Net
+    ws: Any  # the model's scratch arrays and carried state (a NamedTuple of arrays)
     step: Any  # numba dispatcher
 
 

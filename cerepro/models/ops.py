@@ -33,7 +33,7 @@ def dot_row(W, row, z, I, one_hot, xi, end):
     return a
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def add_outer_row(D, row, a, z, I, one_hot, xi, mask, scale, end):
     """D[row, m] += scale * a * z[m] * mask[row, m] over the bias, the inputs and the columns 1 + I .. end - 1."""
     b = scale * a
@@ -70,9 +70,8 @@ def squared_errors(out_y, targets, t, K, sse):
 
 
 @njit(cache=True)
-def apply_changes(net, acc_hid, acc_out, lr):
+def apply_changes(W_hid, W_out, M_hid, M_out, acc_hid, acc_out, lr):
     """W += lr * (summed change) * mask, at the sequence end."""
-    W_hid, W_out, M_hid, M_out = net.W_hid, net.W_out, net.M_hid, net.M_out
     for u in range(W_hid.shape[0]):
         for m in range(W_hid.shape[1]):
             W_hid[u, m] += lr * acc_hid[u, m] * M_hid[u, m]

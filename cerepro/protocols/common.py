@@ -63,19 +63,19 @@ class BaseRow(*models.settings_classes(), TrialSettings):
         return "it needs a protocol whose success test is a fixed batch of sequences (online with stop st1st2, longlag)"
 
 
-_EXPERIMENTS: list[Callable[[str], Any]] = []  # cerepro.config.resolve, which config registers (it imports the protocols)
+_EXPERIMENTS: list[Callable[[str], Any]] = []  # cerepro.config.resolve (config and dispatch register it)
 
 
 def register_experiments(resolve: Callable[[str], Any]) -> None:
-    """Called by cerepro.config: a protocol that uses another experiment's rows (the error flow of a trained net)
-    looks them up through this, without importing config, which imports the protocols."""
+    """Called by cerepro.config and cerepro.dispatch: a protocol that uses another experiment's rows (the error
+    flow of a trained net) looks them up through this, without importing config, which imports the protocols."""
     _EXPERIMENTS[:] = [resolve]
 
 
 def experiment(name: str) -> Any:
     """An experiment (config.Experiment) by name."""
     if not _EXPERIMENTS:
-        raise RuntimeError("no experiments registered: cerepro.config registers them when it is imported")
+        raise RuntimeError("no experiments registered: cerepro.config registers them when it reads a spec")
     return _EXPERIMENTS[0](name)
 
 
@@ -88,7 +88,7 @@ class Trial:
         self.start = time.perf_counter()
         self.seed = seeding.trial_seed(seed, row_key, trial)
         if build:  # initial weights from the trial's "init" stream
-            self.net, self.step = models.get(cfg.model).build(self.stream("init"), cfg, *cfg.sizes())
+            self.net, self.ws, self.step = models.get(cfg.model).build(self.stream("init"), cfg, *cfg.sizes())
 
     def stream(self, *name: str | int) -> np.random.Generator:
         """The trial's random stream of that name (seeding.stream)."""

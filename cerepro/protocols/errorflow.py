@@ -1,27 +1,11 @@
 """Error flow through time (Section 3, Appendix A.2): the problem the paper solves, measured on real nets.
 
-Not a training protocol: a trial draws one net (or, for a trained net, one input sequence), runs one sequence
-of at least max_lag + 1 steps through it, injects an error at the last step t and measures with the model's
-own backward pass how much of it reaches every unit q = 1 .. max_lag steps back (cerepro.errorflow says how).
-The row's `net` says which net:
-
-  unit       one self-connected logistic unit (Section 3.2) with self-weight w = scale / f'_max, i.e.
-             max |f' w| = scale, and bias -w/2, so that net = 0 (f' = f'_max = 0.25) is its fixed point; the first
-             input lifts it there from its reset value 0, then it gets uniform noise of amplitude input_noise
-             (0: it stays there exactly and the measured flow is the paper's bound (f'_max |w|)^q itself)
-  recurrent  a fully recurrent logistic net (rtrl.py layout, e.g. Table 1's RTRL net) drawn by the model's own
-             initialisation, its recurrent weights then scaled so that f'_max ||W||_A = scale (Section 3.1's
-             weak upper bound is n scale^q); inputs uniform noise in [-input_noise, input_noise]
-  lstm       the 1997 LSTM (lstm97) drawn by its own initialisation, or trained: trial `trained_trial` of the
-             first faithful row of experiment `trained_from`, retrained with that spec's seed (so it is the
-             committed trial); inputs a sequence of `task` stretched to max_lag + 1 steps or more. Both
-             gradients are measured on every net: the truncated one of lstm97 (Appendix A.1) and the full one
-             of lstm-full (the same net; BPTT)
-
-A trial's record holds the lag grid and the measured curves (the figure and tables are rebuilt from it), and
-the checks that make each number trustworthy: finite differences at q = 1, 2, 3, the single unit's closed
-form prod f'(net(t-m)) w, and for truncated LSTM A.2's closed form, a CEC of exactly 1 and no error outside
-the cell. `success` means every check passed.
+Not a training protocol: a trial draws one net (`net`: a self-connected logistic unit, a fully recurrent net
+scaled to f'_max ||W||_A = scale, or the 1997 LSTM, drawn or trained by a committed trial of `trained_from`),
+runs one sequence of at least max_lag + 1 steps, injects an error at the last step and measures how much
+reaches every unit q = 1 .. max_lag steps back (cerepro.errorflow). The record holds the curves and the checks
+that make each number trustworthy (finite differences, closed forms); `success` means every check passed.
+docs/error-flow.md has the rows and the method.
 """
 
 from __future__ import annotations

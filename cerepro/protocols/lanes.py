@@ -347,8 +347,8 @@ class LaneEngine:
         else:
             self.stop = Stop(LONGLAG, OK.Rule(0, 0, 1, 0, 0, 0.0, 0.0, 0.0), cfg.tolerance, cfg.success_window)
             self.window = 1
-        probe = models.get("lstm97").build(np.random.default_rng(0), cfg, self.n_in, self.n_out).net
-        self.M_hid, self.M_out, self.z_reset = probe.M_hid, probe.M_out, probe.ws.z_reset
+        probe = models.get("lstm97").build(np.random.default_rng(0), cfg, self.n_in, self.n_out)
+        self.M_hid, self.M_out, self.z_reset = probe.net.M_hid, probe.net.M_out, probe.ws.z_reset
         self.portable = not (noalias and NOALIAS)
         self.L = lanes
         self._allocate(lanes, 1, 1, cfg.check_set_size if protocol == "online" and cfg.stop == "st1st2" else 1)

@@ -37,11 +37,11 @@ def make_workspace(arch: RNNArch) -> Workspace:
 
 
 @njit(cache=True)
-def step(net, x_index, x_dense, targets, target_mask, length, lr, learn, out_y):
+def step(net, ws, x_index, x_dense, targets, target_mask, length, lr, learn, out_y):
     """One sequence from reset state; learns by BPTT at its end if `learn`; returns the summed squared error."""
     c = net.setup
     W_hid, W_out, M_out = net.W_hid, net.W_out, net.M_out
-    z, zo, y, e_k, e_y, delta, delta_next, acc_hid, acc_out = net.ws
+    z, zo, y, e_k, e_y, delta, delta_next, acc_hid, acc_out = ws
     I, K, H, R = c.n_in, c.n_out, c.n_hidden, c.n_rec
     out_rec = c.out_rec
     M = W_hid.shape[1]
@@ -92,5 +92,5 @@ def step(net, x_index, x_dense, targets, target_mask, length, lr, learn, out_y):
                 acc_hid[u, j] += delta[u] * zs[t, j]
         for u in range(R):
             delta_next[u] = delta[u]
-    apply_changes(net, acc_hid, acc_out, lr)
+    apply_changes(net.W_hid, net.W_out, net.M_hid, net.M_out, acc_hid, acc_out, lr)
     return sse

@@ -34,10 +34,10 @@ def make_workspace(arch: RNNArch) -> Workspace:
 
 
 @njit(cache=True)
-def step(net, x_index, x_dense, targets, target_mask, length, lr, learn, out_y):
+def step(net, ws, x_index, x_dense, targets, target_mask, length, lr, learn, out_y):
     """One sequence from reset state (models/common.py); learns in place if `learn`; returns the summed squared error."""
     c = net.setup
-    z, zo, y, e_k, e_h, acc_hid, acc_out = net.ws
+    z, zo, y, e_k, e_h, acc_hid, acc_out = ws
     I, K, H, per_step = c.n_in, c.n_out, c.n_hidden, c.per_step
     rec0 = 1 + I
     one_hot = x_dense.shape[1] == 0
@@ -66,5 +66,5 @@ def step(net, x_index, x_dense, targets, target_mask, length, lr, learn, out_y):
         for h in range(H):  # the context copies the hidden layer
             z[rec0 + h] = y[h]
     if learn and not per_step:
-        apply_changes(net, acc_hid, acc_out, lr)
+        apply_changes(net.W_hid, net.W_out, net.M_hid, net.M_out, acc_hid, acc_out, lr)
     return sse

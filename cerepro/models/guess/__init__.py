@@ -27,5 +27,4 @@ def net_from(params: dict[str, np.ndarray], a: RNNArch) -> Built:
     from cerepro.models.rtrl.kernel import make_setup
 
     m = masks(a)
-    return Built(Net.of(params, m, make_setup(a), kernel.make_workspace(a)),
-                 kernel.step)
+    return Built(Net.of(params, m, make_setup(a)), kernel.make_workspace(a), kernel.step)

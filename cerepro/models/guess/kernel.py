@@ -34,9 +34,9 @@ def make_workspace(arch: RNNArch) -> Workspace:
 
 
 @njit(cache=True)
-def step(net, x_index, x_dense, targets, target_mask, length, lr, learn, out_y):
+def step(net, ws, x_index, x_dense, targets, target_mask, length, lr, learn, out_y):
     """The common model step (models/common.py), forward only: a guessed net never learns (lr, learn unused)."""
-    z, zo, y = net.ws
+    z, zo, y = ws
     nothing = np.empty((0, 1))  # no per-step cache: not training
     return forward_sequence(net.W_hid, net.W_out, net.setup, z, zo, y, x_index, x_dense, targets, target_mask, length,
                             out_y, nothing, nothing, np.empty(0, dtype=np.int64))

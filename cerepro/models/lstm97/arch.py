@@ -16,11 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from cerepro.models.common import count_weights, output_mask, uniform_weights
-
-BIAS_MODES = ("none", "ga", "b1", "all")  # Table 10 "bias": none, gate units only, all hidden units, all non-input units
-SQUASH_G = ("g2", "g1")  # g2: 4/(1+e^-x) - 2 in [-2, 2]; g1: logistic in [0, 1] (Exp 2a/2b)
-SQUASH_H = ("h1", "id")  # h1: 2/(1+e^-x) - 1 in [-1, 1]; id: identity (Exp 2a/2b)
-OUTPUT_ACTS = ("logistic", "linear")  # logistic is the paper's; linear is a named variant only
+from cerepro.models.lstm97.settings import BIAS_MODES, OUTPUT_ACTS, SQUASH_G, SQUASH_H
 
 
 @dataclass(frozen=True)
@@ -77,10 +73,6 @@ class LSTMInit:
     input_gate_bias: tuple[float, ...] | None = None  # one per block; None = random like the other weights
     output_gate_bias: tuple[float, ...] | None = None  # one per block; None = random
     gate_bias_mode: str = "set"  # set: the given gate biases replace the random value | add: added to it (JKU simulator)
-
-
-GATE_BIAS_MODES = ("set", "add")  # given gate biases replace the random initial value | are added to it
-LR_SCALES = ("none", "mean", "length")  # lr per step as printed | divided by | multiplied by the sequence length
 
 
 def masks(arch: LSTMArch) -> dict[str, np.ndarray]:

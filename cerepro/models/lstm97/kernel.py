@@ -1,7 +1,7 @@
 """Compiled (numba) LSTM step: reference.py's online rule, loop by loop (eqs. 7-28, docs/paper.md).
 
-One step for the 1997 net and for the forget-gate / peephole net of models/lstm_forget, which is this one plus
-a forget gate row per block, peephole columns and a carried state: `Setup.gates` is 2 (1997 layout) or 3.
+One step (lstm_step) for the 1997 net and for the forget-gate / peephole net of models/lstm_forget, which is this
+one plus a forget gate row per block, peephole columns and a carried state (`gates` 2 or 3 rows per block).
 Without its forget gate (y^phi = state_decay = 1.0) and peepholes the forget-gate net computes the 1997 step.
 One-hot inputs (x_dense with no columns) cost one weight column: `x_index[t]` names the active input unit.
 """
@@ -13,7 +13,8 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from cerepro.models.lstm97.arch import LR_SCALES, LSTMArch
+from cerepro.models.lstm97.arch import LSTMArch
+from cerepro.models.lstm97.settings import LR_SCALES
 from cerepro.models.ops import add_outer_row, apply_changes, dot_row, output_errors, sigmoid
 
 
@@ -24,7 +25,6 @@ class Setup(NamedTuple):
     n_out: int  # K
     n_blocks: int  # C
     block_size: int  # S
-    gates: int  # gate rows per block: 2 (input, output: 1997) | 3 (input, forget, output: models/lstm_forget)
     output_gate: bool  # False: y^out is 1 ("no og", Exp 2a/2b)
     g1: bool  # g logistic in [0, 1] (else g2 in [-2, 2])
     h_id: bool  # h the identity (else h1 in [-1, 1])
@@ -66,14 +66,15 @@ class Workspace(NamedTuple):
 
 
 def make_setup(arch: LSTMArch, per_step: bool = True, output_derivative: bool = True, lr_scale: str = "none") -> Setup:
-    return Setup(arch.n_in, arch.n_out, arch.n_blocks, arch.block_size, 2, arch.output_gate, arch.g == "g1",
+    return Setup(arch.n_in, arch.n_out, arch.n_blocks, arch.block_size, arch.output_gate, arch.g == "g1",
                  arch.h == "id", arch.output_act == "linear", output_derivative, per_step, LR_SCALES.index(lr_scale),
                  False, 1.0, False, True)
 
 
 def workspace(U: int, M: int, Mo: int, H: int, C: int, K: int, z_reset: np.ndarray, forget: bool) -> Workspace:
     """The scratch arrays of a net with U hidden rows, M hidden columns, Mo output columns."""
-    return Workspace(np.zeros(M), np.zeros(Mo), np.zeros(U), np.zeros(H), np.zeros(C), np.zeros(C), np.zeros(C), np.zeros((H, M)), np.zeros((H, M)), np.zeros((H, M) if forget else (0, 0)),
+    return Workspace(np.zeros(M), np.zeros(Mo), np.zeros(U), np.zeros(H), np.zeros(C), np.zeros(C), np.zeros(C),
+                     np.zeros((H, M)), np.zeros((H, M)), np.zeros((H, M) if forget else (0, 0)),
                      np.zeros((U, M)), np.zeros((K, Mo)), np.zeros(K), np.zeros(H), np.zeros(H), np.zeros(C),
                      np.zeros(H), np.zeros(H), np.zeros(H), np.zeros(H), z_reset, np.zeros(1, dtype=np.int64))
 
@@ -106,8 +107,8 @@ def squash_h(x, h_id):
     return 2.0 * sh - 1.0, 2.0 * sh * (1.0 - sh)
 
 
-@njit(cache=True)
-def apply_hidden(W, mask, lr, z, one_hot, xi, c, out0, rend, e_s, e_out, dS_c, dS_in, dS_phi):
+@njit(cache=True, inline="always")
+def apply_hidden(W, mask, lr, z, one_hot, xi, c, out0, rend, e_s, e_out, dS_c, dS_in, dS_phi, forget, peep):
     """Add lr * (eqs. 28, 26, the forget gate's rule, 22) to the hidden rows of W (weights or sequence-end sums)."""
     I, C, S = c.n_in, c.n_blocks, c.block_size
     H, M = C * S, W.shape[1]
@@ -123,7 +124,7 @@ def apply_hidden(W, mask, lr, z, one_hot, xi, c, out0, rend, e_s, e_out, dS_c, d
                 continue
             for m in range(M):
                 W[H + j, m] += a * dS_in[v, m] * mask[H + j, m]  # (26)
-            if c.forget:
+            if forget:
                 for m in range(M):
                     W[H + C + j, m] += a * dS_phi[v, m] * mask[H + C + j, m]  # forget gate
     if not c.output_gate:
@@ -132,28 +133,35 @@ def apply_hidden(W, mask, lr, z, one_hot, xi, c, out0, rend, e_s, e_out, dS_c, d
     for j in range(C):
         row = out0 + j
         add_outer_row(W, row, e_out[j], z, I, one_hot, xi, mask, lr, rend)  # (22) output gates
-        if c.peep:
+        if peep:
             a = lr * e_out[j]
             for v in range(j * S, (j + 1) * S):
                 W[row, P + v] += a * z[P + v] * mask[row, P + v]  # peephole from s(t)
 
 
 @njit(cache=True)
-def step(net, x_index, x_dense, targets, target_mask, length, lr, learn, out_y):
-    """One sequence (from reset state unless ws.carry[0]); learns in place if `learn`; returns the summed squared
-    error over the target steps (models/common.py)."""
+def step(net, ws, x_index, x_dense, targets, target_mask, length, lr, learn, out_y):
+    """One sequence of the 1997 net from reset state; learns in place if `learn`; returns the summed squared error
+    over the target steps (models/common.py)."""
+    return lstm_step(net, ws, x_index, x_dense, targets, target_mask, length, lr, learn, out_y, 2, False, False)
+
+
+@njit(cache=True, inline="always")
+def lstm_step(net, ws, x_index, x_dense, targets, target_mask, length, lr, learn, out_y, gates, forget, peep):
+    """The LSTM step of both nets; `gates` (2 | 3 gate rows per block), `forget` and `peep` are the caller's
+    constants where it knows them, so that the compiled 1997 step carries no forget-gate code."""
     c = net.setup
     W_hid, W_out, M_hid, M_out = net.W_hid, net.W_out, net.M_hid, net.M_out
     (z, zo, nets, s, y_in, y_phi, y_out, dS_in, dS_c, dS_phi, acc_hid, acc_out, e_k, back, e_s, e_out,
-     hs, dhs, gc, dgc, z_reset, carry) = net.ws
-    I, K, C, S, forget, peep = c.n_in, c.n_out, c.n_blocks, c.block_size, c.forget, c.peep
+     hs, dhs, gc, dgc, z_reset, carry) = ws
+    I, K, C, S = c.n_in, c.n_out, c.n_blocks, c.block_size
     H = C * S
     M, Mo = W_hid.shape[1], W_out.shape[1]
     one_hot = x_dense.shape[1] == 0
     rec0 = 1 + I  # first recurrent column of z; first cell column of zo
-    out0 = H + (c.gates - 1) * C  # first output-gate row
-    P = rec0 + H + c.gates * C  # first peephole column (gates 3)
-    rend = M if c.gates == 2 else (P if c.gate_rec else rec0 + H)  # end of the recurrent columns with weights
+    out0 = H + (gates - 1) * C  # first output-gate row
+    P = rec0 + H + gates * C  # first peephole column (gates 3)
+    rend = M if gates == 2 else (P if c.gate_rec else rec0 + H)  # end of the recurrent columns with weights
     plain = c.out_linear or not c.out_deriv  # e_k = t_k - y_k
     if c.lr_scale == 1:
         lr = lr / length
@@ -181,7 +189,7 @@ def step(net, x_index, x_dense, targets, target_mask, length, lr, learn, out_y):
             for i in range(I):
                 z[1 + i] = x_dense[t, i]
                 zo[1 + i] = x_dense[t, i]
-        if c.gates == 3:  # peephole sources of the input and forget gates: s(t-1)
+        if gates == 3:  # peephole sources of the input and forget gates: s(t-1)
             for v in range(H):
                 z[P + v] = s[v]
         for u in range(out0):  # 2. net inputs of cells, input (and forget) gates from bias, x(t), hidden(t-1)
@@ -203,7 +211,7 @@ def step(net, x_index, x_dense, targets, target_mask, length, lr, learn, out_y):
                 a_in = gc[v] * y_in[j] * (1.0 - y_in[j])  # (25) factor g f'_in
                 a_c = dgc[v] * y_in[j]  # (27) factor g' y^in
                 a_phi = s[v] * y_phi[j] * (1.0 - y_phi[j]) if forget else 0.0  # s(t-1) f'_phi
-                if d != 1.0:
+                if gates == 3 and d != 1.0:
                     for m in range(M):
                         dS_c[v, m] *= d
                         dS_in[v, m] *= d
@@ -236,8 +244,8 @@ def step(net, x_index, x_dense, targets, target_mask, length, lr, learn, out_y):
                         dS_phi[v, P + w] += a_phi * z[P + w]
         for v in range(H):
             j = v // S
-            s[v] = y_phi[j] * s[v] + y_in[j] * gc[v]  # (9) the CEC, scaled by y^phi (1.0 in 1997)
-            if c.gates == 3:
+            s[v] = (y_phi[j] * s[v] if gates == 3 else s[v]) + y_in[j] * gc[v]  # (9) the CEC (forget gate: scaled by y^phi)
+            if gates == 3:
                 z[P + v] = s[v]
         for j in range(C):  # output gates: after s(t), which their peepholes see
             if c.output_gate:
@@ -274,16 +282,16 @@ def step(net, x_index, x_dense, targets, target_mask, length, lr, learn, out_y):
                 e_out[j] *= y_out[j] * (1.0 - y_out[j])  # (21)
             # every change uses the weights of time t: applied after (per step) or summed
             D_hid, D_out, scale = (W_hid, W_out, lr) if c.per_step else (acc_hid, acc_out, 1.0)
-            apply_hidden(D_hid, M_hid, scale, z, one_hot, xi, c, out0, rend, e_s, e_out, dS_c, dS_in, dS_phi)
+            apply_hidden(D_hid, M_hid, scale, z, one_hot, xi, c, out0, rend, e_s, e_out, dS_c, dS_in, dS_phi, forget, peep)
             for k in range(K):
                 add_outer_row(D_out, k, e_k[k], zo, I, one_hot, xi, M_out, scale, Mo)  # (22)
         for v in range(H):  # the hidden activations of t become the recurrent sources of t+1
             z[rec0 + v] = zo[rec0 + v]
         for j in range(C):
             z[rec0 + H + j] = y_in[j]
-            if c.gates == 3:
+            if gates == 3:
                 z[rec0 + H + C + j] = y_phi[j] if forget else 0.0
-            z[rec0 + H + (c.gates - 1) * C + j] = y_out[j]
+            z[rec0 + H + (gates - 1) * C + j] = y_out[j]
     if learn and not c.per_step:
-        apply_changes(net, acc_hid, acc_out, lr)
+        apply_changes(net.W_hid, net.W_out, net.M_hid, net.M_out, acc_hid, acc_out, lr)
     return sse

@@ -5,7 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cerepro import checks
-from cerepro.models.lstm97.arch import BIAS_MODES, GATE_BIAS_MODES, LR_SCALES, OUTPUT_ACTS, SQUASH_G, SQUASH_H
+
+BIAS_MODES = ("none", "ga", "b1", "all")  # Table 10 "bias": none, gate units only, all hidden units, all non-input units
+SQUASH_G = ("g2", "g1")  # g2: 4/(1+e^-x) - 2 in [-2, 2]; g1: logistic in [0, 1] (Exp 2a/2b)
+SQUASH_H = ("h1", "id")  # h1: 2/(1+e^-x) - 1 in [-1, 1]; id: identity (Exp 2a/2b)
+OUTPUT_ACTS = ("logistic", "linear")  # logistic is the paper's; linear is a named variant only
+GATE_BIAS_MODES = ("set", "add")  # given gate biases replace the random initial value | are added to it
+LR_SCALES = ("none", "mean", "length")  # lr per step as printed | divided by | multiplied by the sequence length
 
 
 @dataclass(frozen=True)

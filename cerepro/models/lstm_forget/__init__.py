@@ -35,4 +35,4 @@ def build(rng: np.random.Generator, cfg: ForgetSettings, n_in: int, n_out: int, 
     params = init(rng, a, ForgetInit(cfg.weight_range, cfg.input_gate_bias, cfg.output_gate_bias, cfg.forget_gate_bias))
     m = masks(a)
     setup = kernel.make_setup(a, per_step=cfg.update == "step", output_derivative=cfg.output_derivative)
-    return Built(Net.of(params, m, setup, kernel.make_workspace(a)), kernel.step)
+    return Built(Net.of(params, m, setup), kernel.make_workspace(a), kernel.step)

@@ -21,4 +21,4 @@ def build(rng: np.random.Generator, cfg: LSTMSettings, n_in: int, n_out: int) ->
     a = architecture(cfg, n_in, n_out)
     params, m = init(rng, a, LSTMInit(cfg.weight_range, cfg.input_gate_bias, cfg.output_gate_bias)), masks(a)
     setup = make_setup(a, per_step=False, output_derivative=cfg.output_derivative)
-    return Built(Net.of(params, m, setup, kernel.make_workspace(a)), kernel.step)
+    return Built(Net.of(params, m, setup), kernel.make_workspace(a), kernel.step)

@@ -39,11 +39,11 @@ def make_workspace(arch: LSTMArch) -> Workspace:
 
 
 @njit(cache=True)
-def step(net, x_index, x_dense, targets, target_mask, length, lr, learn, out_y):
+def step(net, ws, x_index, x_dense, targets, target_mask, length, lr, learn, out_y):
     """One sequence from reset state; learns with the full gradient at its end if `learn`; returns the summed squared error."""
     c = net.setup
     W_hid, W_out, M_out = net.W_hid, net.W_out, net.M_out
-    z, zo, s, e_k, e_y, e_s, e_net, e_next, acc_hid, acc_out = net.ws
+    z, zo, s, e_k, e_y, e_s, e_net, e_next, acc_hid, acc_out = ws
     I, K, C, S = c.n_in, c.n_out, c.n_blocks, c.block_size
     out_gate, g1, h_id = c.output_gate, c.g1, c.h_id
     out_linear, out_deriv = c.out_linear, c.out_deriv
@@ -160,5 +160,5 @@ def step(net, x_index, x_dense, targets, target_mask, length, lr, learn, out_y):
                 for m in range(M):
                     acc_hid[u, m] += a * zs[t, m]
             e_next[u] = a
-    apply_changes(net, acc_hid, acc_out, lr)
+    apply_changes(net.W_hid, net.W_out, net.M_hid, net.M_out, acc_hid, acc_out, lr)
     return sse

@@ -45,4 +45,4 @@ def assemble(rng: np.random.Generator, cfg: RNNSettings, a: RNNArch, kernel, per
 
     params, m = init(rng, a, cfg.weight_range), masks(a)
     setup = make_setup(a, per_step=per_step, output_derivative=cfg.output_derivative)
-    return Built(Net.of(params, m, setup, kernel.make_workspace(a)), kernel.step)
+    return Built(Net.of(params, m, setup), kernel.make_workspace(a), kernel.step)

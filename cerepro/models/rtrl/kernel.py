@@ -125,11 +125,11 @@ def forward_sequence(W_hid, W_out, c, z, zo, y, x_index, x_dense, targets, targe
 
 
 @njit(cache=True)
-def step(net, x_index, x_dense, targets, target_mask, length, lr, learn, out_y):
+def step(net, ws, x_index, x_dense, targets, target_mask, length, lr, learn, out_y):
     """One sequence from reset state with RTRL (models/common.py); learns in place if `learn`; returns the summed squared error."""
     c = net.setup
     W_hid, W_out, M_hid, M_out = net.W_hid, net.W_out, net.M_hid, net.M_out
-    z, zo, y, e_k, e_y, p, d_hid, acc_hid, acc_out = net.ws
+    z, zo, y, e_k, e_y, p, d_hid, acc_hid, acc_out = ws
     I, K, H, R = c.n_in, c.n_out, c.n_hidden, c.n_rec
     out_rec, per_step = c.out_rec, c.per_step
     plain = out_rec or c.out_linear or not c.out_deriv  # e_k = t_k - y_k
@@ -191,16 +191,18 @@ def step(net, x_index, x_dense, targets, target_mask, length, lr, learn, out_y):
                 for i in range(R):
                     for j in range(M):
                         W_hid[i, j] += lr * d_hid[i, j] * M_hid[i, j]
+                if not out_rec:
+                    for k in range(K):
+                        add_outer_row(W_out, k, e_k[k], zo, I, one_hot, xi, M_out, lr, W_out.shape[1])
             else:
                 for i in range(R):
                     for j in range(M):
                         acc_hid[i, j] += d_hid[i, j]
-            D_out, scale = (W_out, lr) if per_step else (acc_out, 1.0)
-            if not out_rec:
-                for k in range(K):
-                    add_outer_row(D_out, k, e_k[k], zo, I, one_hot, xi, M_out, scale, D_out.shape[1])
+                if not out_rec:
+                    for k in range(K):
+                        add_outer_row(acc_out, k, e_k[k], zo, I, one_hot, xi, M_out, 1.0, acc_out.shape[1])
         for u in range(R):  # y(t) becomes a source of t+1
             z[rec0 + u] = y[u]
     if learn and not per_step:
-        apply_changes(net, acc_hid, acc_out, lr)
+        apply_changes(net.W_hid, net.W_out, net.M_hid, net.M_out, acc_hid, acc_out, lr)
     return sse

@@ -29,7 +29,7 @@ class StreamRule(NamedTuple):
 
 
 @njit  # takes the model's step: numba's disk cache cannot serve it (the runner compiles once before forking)
-def run_stream(step, net, codes, legal, starts, n, fresh, rule, lr_state, learn):
+def run_stream(step, net, ws, codes, legal, starts, n, fresh, rule, lr_state, learn):
     """Predict symbols 1..n-1 of a piece (codes[0] is the last symbol of the previous piece), learning online if
     `learn`, until the first wrong prediction; `fresh`: the piece begins a stream (reset first). lr_state (1,)
     carries the learning rate across pieces. Returns (correct predictions, OK | ERROR | DIVERGED)."""
@@ -38,7 +38,7 @@ def run_stream(step, net, codes, legal, starts, n, fresh, rule, lr_state, learn)
     tmask = np.ones(1, dtype=np.bool_)
     out_y = np.zeros((1, N_SYMBOLS))
     x = np.zeros(1, dtype=np.int64)
-    carry = net.ws.carry
+    carry = ws.carry
     for t in range(n - 1):
         if (t == 0 and fresh) or (rule.reset_strings and starts[t]):
             carry[0] = 0
@@ -51,7 +51,7 @@ def run_stream(step, net, codes, legal, starts, n, fresh, rule, lr_state, learn)
             else:
                 tgt[0, k] = 1.0 if k == nxt else 0.0
         x[0] = codes[t]
-        step(net, x, no_x, tgt, tmask, 1, lr_state[0], learn, out_y)
+        step(net, ws, x, no_x, tgt, tmask, 1, lr_state[0], learn, out_y)
         for k in range(N_SYMBOLS):
             if not np.isfinite(out_y[0, k]):
                 carry[0] = 0

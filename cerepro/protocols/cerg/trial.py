@@ -28,7 +28,7 @@ def predict(tr: Trial, stream: Stream, rule: kernel.StreamRule, cap: int, learn:
     while done < cap:
         n = min(next(sizes), cap - done)
         stream.extend(n)
-        k, status = kernel.run_stream(tr.step, tr.net, stream.codes, stream.legal, stream.starts, n + 1, fresh, rule,
+        k, status = kernel.run_stream(tr.step, tr.net, tr.ws, stream.codes, stream.legal, stream.starts, n + 1, fresh, rule,
                                       lr_state, learn)
         done += k
         if status != kernel.OK:

@@ -121,7 +121,7 @@ def add_hidden_layer(net, growth):
 
 
 @njit  # takes the model's step: numba's disk cache cannot serve it (the runner compiles once before forking)
-def evaluate(step, net, seqs, order, tol, early_exit, scratch, seq_err):
+def evaluate(step, net, ws, seqs, order, tol, early_exit, scratch, seq_err):
     """Frozen net on the sequences in `order`: seq_err[i] = max abs error of sequence order[i]; returns the number
     that passed ABS(tol). With `early_exit` it stops at the first failure and moves it to the front of `order`."""
     out_y, targets, t_mask = scratch
@@ -132,7 +132,7 @@ def evaluate(step, net, seqs, order, tol, early_exit, scratch, seq_err):
         n = order[pos]
         L = lengths[n]
         set_targets(targets, t_mask, t_index[n], L, True)
-        step(net, x_index[n], no_x, targets, t_mask, L, 0.0, False, out_y)
+        step(net, ws, x_index[n], no_x, targets, t_mask, L, 0.0, False, out_y)
         err = max_abs_error(out_y, targets, score[n], L)
         set_targets(targets, t_mask, t_index[n], L, False)
         seq_err[pos] = err
@@ -145,7 +145,7 @@ def evaluate(step, net, seqs, order, tol, early_exit, scratch, seq_err):
 
 
 @njit  # as evaluate
-def train_until_success(step, net, chunk, lr, rule, growth, check, check_order, presented_before, state, seq_sse,
+def train_until_success(step, net, ws, chunk, lr, rule, growth, check, check_order, presented_before, state, seq_sse,
                         scratch, chk_err):
     """Train online on the chunk (Compact) in order until ABS(tol) success; returns (status, presentations in this
     call). `presented_before` counts the presentations of earlier calls; `state` carries the success run and the
@@ -157,7 +157,7 @@ def train_until_success(step, net, chunk, lr, rule, growth, check, check_order, 
     for i in range(lengths.shape[0]):
         L = lengths[i]
         set_targets(targets, t_mask, t_index[i], L, True)
-        sse = step(net, x_index[i], no_x, targets, t_mask, L, lr, True, out_y)
+        sse = step(net, ws, x_index[i], no_x, targets, t_mask, L, lr, True, out_y)
         err = max_abs_error(out_y, targets, score[i], L)
         set_targets(targets, t_mask, t_index[i], L, False)
         seq_sse[i] = sse
@@ -173,6 +173,6 @@ def train_until_success(step, net, chunk, lr, rule, growth, check, check_order, 
             if st.run >= rule.window:
                 return SUCCESS, i + 1
         elif presented % rule.check_every == 0 and st.pending == 0:
-            if evaluate(step, net, check, check_order, rule.tol, True, scratch, chk_err) == check_order.shape[0]:
+            if evaluate(step, net, ws, check, check_order, rule.tol, True, scratch, chk_err) == check_order.shape[0]:
                 return SUCCESS, i + 1
     return RUNNING, lengths.shape[0]

@@ -105,31 +105,31 @@ def run_trial(cfg: LongLagRow, seed: int, row_key: str, trial: int, progress: Ca
         T = max(chunk.x_index.shape[1], check.x_index.shape[1])
         if scratch.out_y.shape[0] < T:  # scratch outputs and dense targets, zeroed; kept across chunks
             scratch = _scratch(T, n_out)
-        return kernel.train_until_success(tr.step, net, chunk, cfg.lr, rule, growth, check, check_order, done, state,
+        return kernel.train_until_success(tr.step, net, tr.ws, chunk, cfg.lr, rule, growth, check, check_order, done, state,
                                           seq_sse[done:], scratch, chk_err)
 
     status, done = tr.run(train, cfg.chunk)
     online_success = status == SUCCESS and cfg.success_test == "online"
     added = int(state[0]["added_at"])
-    final = final_test(cfg, net, tr.step, tr.stream("test")) if status != DIVERGED else {}
+    final = final_test(cfg, net, tr.ws, tr.step, tr.stream("test")) if status != DIVERGED else {}
     return tr.record(status, done - cfg.success_window if online_success else done, seq_sse[:done],  # before the passing window
                      presented=done, cell_added_at=added if added >= 0 else None, **final)
 
 
-def passing(cfg: LongLagRow, net: Net, step, seqs: Compact) -> np.ndarray:
+def passing(cfg: LongLagRow, net: Net, ws, step, seqs: Compact) -> np.ndarray:
     """Each sequence's largest absolute error on the scored steps, by the frozen net; a sequence passes ABS(tol)
     when it is below cfg.tolerance."""
     T, K = seqs.x_index.shape[1], net.W_out.shape[0]
     err = np.zeros(seqs.lengths.shape[0])
-    kernel.evaluate(step, net, seqs, np.arange(seqs.lengths.shape[0]), cfg.tolerance, False, _scratch(T, K), err)
+    kernel.evaluate(step, net, ws, seqs, np.arange(seqs.lengths.shape[0]), cfg.tolerance, False, _scratch(T, K), err)
     return err
 
 
-def final_test(cfg: LongLagRow, net: Net, step, rng: np.random.Generator) -> dict:
+def final_test(cfg: LongLagRow, net: Net, ws, step, rng: np.random.Generator) -> dict:
     """The trained net on `test_set_size` fresh sequences (frozen): share passing ABS, worst and mean error."""
     source = Source(cfg, rng)
     # in pieces: 10,000 sequences of q = 1000 are 80 MB per array
-    err = np.concatenate([passing(cfg, net, step, source.take(min(1000, cfg.test_set_size - start)))
+    err = np.concatenate([passing(cfg, net, ws, step, source.take(min(1000, cfg.test_set_size - start)))
                           for start in range(0, cfg.test_set_size, 1000)])
     n_ok = int(np.sum(err < cfg.tolerance))
     return {"test_ok_pct": 100.0 * n_ok / err.size, "test_max_err": float(err.max()), "test_mean_err": float(err.mean())}

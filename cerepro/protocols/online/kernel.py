@@ -115,7 +115,7 @@ def window_rule_met(rule, win):
 
 
 @njit  # takes the model's step: numba's disk cache cannot serve it (the runner compiles once before forking)
-def evaluate(step, net, tests, abs_threshold, max_wrong, out_y, no_t, no_mask):
+def evaluate(step, net, ws, tests, abs_threshold, max_wrong, out_y, no_t, no_mask):
     """Forward-only test of the sequences in tests.order; stops once more than `max_wrong` are wrong.
 
     Returns (wrong, tested, sum |e|, sum e^2), the sums over tested sequences and output units. On an early stop
@@ -129,7 +129,7 @@ def evaluate(step, net, tests, abs_threshold, max_wrong, out_y, no_t, no_mask):
     for pos in range(order.shape[0]):
         n = order[pos]
         L = lengths[n]
-        step(net, x_index[n], x_dense[n], no_t, no_mask, L, 0.0, False, out_y)
+        step(net, ws, x_index[n], x_dense[n], no_t, no_mask, L, 0.0, False, out_y)
         bad = False
         for k in range(K):
             d = abs(end_target[n, k] - out_y[L - 1, k])
@@ -146,7 +146,7 @@ def evaluate(step, net, tests, abs_threshold, max_wrong, out_y, no_t, no_mask):
 
 
 @njit  # as evaluate
-def train_online(step, net, block, lr, rule, win, check, out_y, seq_err):
+def train_online(step, net, ws, block, lr, rule, win, check, out_y, seq_err):
     """Train on the block's sequences (generators.base.Sequences) in order until the stop rule holds.
 
     Returns (status, sequences done in this call); seq_err[i] receives sequence i's error measure. The window's
@@ -159,7 +159,7 @@ def train_online(step, net, block, lr, rule, win, check, out_y, seq_err):
     tot = win.totals[0]
     for i in range(lengths.shape[0]):
         L = lengths[i]
-        sse = step(net, x_index[i], x_dense[i], targets[i], target_mask[i], L, lr, True, out_y)
+        sse = step(net, ws, x_index[i], x_dense[i], targets[i], target_mask[i], L, lr, True, out_y)
         if not np.isfinite(sse):
             tot.seen += 1
             seq_err[i] = np.nan
@@ -170,7 +170,7 @@ def train_online(step, net, block, lr, rule, win, check, out_y, seq_err):
         if tot.seen % rule.check_every != 0:
             continue
         if rule.stop == ST1ST2:
-            wrong, m, sum_abs, _ = evaluate(step, net, check, rule.abs_threshold, rule.st1_max_wrong, out_y, no_t, no_mask)
+            wrong, m, sum_abs, _ = evaluate(step, net, ws, check, rule.abs_threshold, rule.st1_max_wrong, out_y, no_t, no_mask)
             if wrong <= rule.st1_max_wrong:  # ST1 holds (the whole set was tested)
                 if tot.st1_at == 0:
                     tot.st1_at = tot.seen

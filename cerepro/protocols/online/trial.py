@@ -40,12 +40,12 @@ def tests(batch: Batch) -> kernel.Tests:
                         np.arange(batch.n, dtype=np.int64))
 
 
-def test_net(net: Net, step, cfg: OnlineRow, batch: Batch) -> dict:
+def test_net(net: Net, ws, step, cfg: OnlineRow, batch: Batch) -> dict:
     """Forward-only test on a batch: wrong count, mean |error| and mean squared error (per sequence and unit)."""
     t = tests(batch)
     out_y = np.zeros((batch.target_mask.shape[1], t.end_target.shape[1]))
     no_t, no_mask = np.zeros((1, t.end_target.shape[1])), np.zeros(out_y.shape[0], dtype=np.bool_)
-    wrong, m, sum_abs, sum_sq = kernel.evaluate(step, net, t, cfg.abs_threshold, batch.n, out_y, no_t, no_mask)
+    wrong, m, sum_abs, sum_sq = kernel.evaluate(step, net, ws, t, cfg.abs_threshold, batch.n, out_y, no_t, no_mask)
     units = m * t.end_target.shape[1]
     return {"test_n": int(m), "test_wrong": int(wrong), "test_mae": sum_abs / units, "test_mse": sum_sq / units}
 
@@ -70,7 +70,7 @@ def run_trial(cfg: OnlineRow, seed: int, row_key: str, trial: int, progress: Cal
         block = as_sequences(draw(cfg, tr.stream("train", len(errors)), DATA_BLOCK))
         out_y = np.zeros((max(block.targets.shape[1], check.x_dense.shape[1]), block.targets.shape[2]))
         seq_err = np.zeros(n)
-        status, k = kernel.train_online(tr.step, tr.net, Sequences(*(a[:n] for a in block)), cfg.lr, rule, win, check,
+        status, k = kernel.train_online(tr.step, tr.net, tr.ws, Sequences(*(a[:n] for a in block)), cfg.lr, rule, win, check,
                                         out_y, seq_err)
         errors.append(seq_err[:k].astype(np.float32))
         return status, k
@@ -84,7 +84,7 @@ def run_trial(cfg: OnlineRow, seed: int, row_key: str, trial: int, progress: Cal
     if status == DIVERGED:
         fields.update({"test_n": 0, "test_wrong": None, "test_mae": None, "test_mse": None})
     else:
-        fields.update(test_net(tr.net, tr.step, cfg, draw(cfg, tr.stream("test"), cfg.test_set_size)))
+        fields.update(test_net(tr.net, tr.ws, tr.step, cfg, draw(cfg, tr.stream("test"), cfg.test_set_size)))
     if keep_params is not None:
         keep_params.update(tr.net.weights())
     return tr.record(status, done, np.concatenate(errors) if errors else np.zeros(0), **fields)

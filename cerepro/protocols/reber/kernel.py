@@ -45,12 +45,12 @@ def string_correct(out_y, legal, length):
 
 
 @njit  # takes the model's step: numba's disk cache cannot serve it (the runner compiles once before forking)
-def all_correct(step, net, check, no_x, no_t, no_mask, out_y):
+def all_correct(step, net, ws, check, no_x, no_t, no_mask, out_y):
     """Forward-only success test over the check strings, in check.order (move-to-front on failure)."""
     x_index, legal, lengths, order = check
     for pos in range(order.shape[0]):
         n = order[pos]
-        step(net, x_index[n], no_x, no_t, no_mask, lengths[n], 0.0, False, out_y)
+        step(net, ws, x_index[n], no_x, no_t, no_mask, lengths[n], 0.0, False, out_y)
         if not string_correct(out_y, legal[n], lengths[n]):
             move_to_front(order, pos)
             return False
@@ -58,7 +58,7 @@ def all_correct(step, net, check, no_x, no_t, no_mask, out_y):
 
 
 @njit  # as all_correct
-def train_until_success(step, net, pool, order, check, lr, check_every, presented_before, seq_sse, out_y):
+def train_until_success(step, net, ws, pool, order, check, lr, check_every, presented_before, seq_sse, out_y):
     """Present pool strings (generators.base.Sequences) in `order`, learning online, until the success test passes.
 
     Returns (status, presentations done in this call). `presented_before` counts presentations of earlier
@@ -70,10 +70,10 @@ def train_until_success(step, net, pool, order, check, lr, check_every, presente
     x_index, x_dense, targets, target_mask, lengths = pool
     for i in range(order.shape[0]):
         n = order[i]
-        sse = step(net, x_index[n], x_dense[n], targets[n], target_mask[n], lengths[n], lr, True, out_y)
+        sse = step(net, ws, x_index[n], x_dense[n], targets[n], target_mask[n], lengths[n], lr, True, out_y)
         seq_sse[i] = sse
         if not np.isfinite(sse):
             return DIVERGED, i + 1
-        if (presented_before + i + 1) % check_every == 0 and all_correct(step, net, check, no_x, no_t, no_mask, out_y):
+        if (presented_before + i + 1) % check_every == 0 and all_correct(step, net, ws, check, no_x, no_t, no_mask, out_y):
             return SUCCESS, i + 1
     return RUNNING, order.shape[0]

@@ -41,12 +41,12 @@ def prepare(net, check) -> tuple[frozen.Frozen, np.ndarray]:
 
 
 @njit(cache=True, error_model="numpy")
-def all_correct(net, fz, check, cost, fast_exp):
+def all_correct(net, z_reset, fz, check, cost, fast_exp):
     """kernel.all_correct's verdict on the frozen net, cheaply (see the module docstring); cost (m,) per string."""
     x_index, legal, lengths, order = check
     frozen.freeze(net, fz)
     WT, WO, z, zo, net_in, s, y, sig, ex, r_buf, k_buf, tail_buf, scale_buf = fz
-    c, z_reset = net.setup, net.ws.z_reset
+    c = net.setup
     K = y.shape[1]
     for pos in range(order.shape[0]):
         n = order[pos]
@@ -81,15 +81,15 @@ def all_correct(net, fz, check, cost, fast_exp):
 
 
 @njit(cache=True)
-def train_until_success(net, pool, order, check, lr, check_every, presented_before, seq_sse, out_y, fz, cost, fast_exp):
+def train_until_success(net, ws, pool, order, check, lr, check_every, presented_before, seq_sse, out_y, fz, cost, fast_exp):
     """kernel.train_until_success for the 1997 LSTM, with this module's test."""
     x_index, x_dense, targets, target_mask, lengths = pool
     for i in range(order.shape[0]):
         n = order[i]
-        sse = lstm97_step(net, x_index[n], x_dense[n], targets[n], target_mask[n], lengths[n], lr, True, out_y)
+        sse = lstm97_step(net, ws, x_index[n], x_dense[n], targets[n], target_mask[n], lengths[n], lr, True, out_y)
         seq_sse[i] = sse
         if not np.isfinite(sse):
             return DIVERGED, i + 1
-        if (presented_before + i + 1) % check_every == 0 and all_correct(net, fz, check, cost, fast_exp):
+        if (presented_before + i + 1) % check_every == 0 and all_correct(net, ws.z_reset, fz, check, cost, fast_exp):
             return SUCCESS, i + 1
     return RUNNING, order.shape[0]

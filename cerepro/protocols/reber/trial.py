@@ -47,9 +47,9 @@ def run_trial(cfg: ReberRow, seed: int, row_key: str, trial: int, progress: Call
             chunk, order = pool, train_rng.integers(0, pool.lengths.shape[0], size=n).astype(np.int64)
         out_y = np.zeros((max(T_max, chunk.x_index.shape[1]), reber.N_SYMBOLS))
         if fast:
-            return success.train_until_success(tr.net, chunk, order, check, cfg.lr, cfg.check_every, done, seq_sse[done:],
-                                               out_y, fz, cost, frozen.fast_exp())
-        return train_until_success(tr.step, tr.net, chunk, order, check, cfg.lr, cfg.check_every, done, seq_sse[done:], out_y)
+            return success.train_until_success(tr.net, tr.ws, chunk, order, check, cfg.lr, cfg.check_every, done,
+                                               seq_sse[done:], out_y, fz, cost, frozen.fast_exp())
+        return train_until_success(tr.step, tr.net, tr.ws, chunk, order, check, cfg.lr, cfg.check_every, done, seq_sse[done:], out_y)
 
     status, done = tr.run(train, cfg.chunk)
     return tr.record(status, done, seq_sse[:done], set_pair=pair)
