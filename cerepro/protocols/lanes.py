@@ -122,6 +122,19 @@ def _begin(nets, w, setup, st, data, chk, h, k):
 
 
 @njit(cache=True, inline="always")
+def _abs_error(target, y, k, pos):
+    """longlag/kernel.max_abs_error at a sequence's only scored step, its last: NaN outputs give NaN."""
+    worst = 0.0
+    for o in range(y.shape[0]):
+        d = abs(target[k, pos, o] - y[o, k])
+        if d != d:
+            return d
+        if d > worst:
+            worst = d
+    return worst
+
+
+@njit(cache=True, inline="always")
 def _next_training(st, count, k):
     """After a training sequence (and its check): the cap, the block's end, or the next sequence."""
     lane = st[k]
@@ -146,16 +159,8 @@ def _end_training(st, k, y, sse_, target, count, stop, win_err, win_wrong, total
     lane = st[k]
     pos = lane.pos
     sse = sse_[k]
-    K = y.shape[0]
     if stop.protocol == LONGLAG:  # longlag/kernel.train_until_success
-        worst = 0.0
-        for o in range(K):
-            d = abs(target[k, pos, o] - y[o, k])
-            if d != d:
-                worst = d
-                break
-            if d > worst:
-                worst = d
+        worst = _abs_error(target, y, k, pos)
         curve[k, pos] = sse
         lane.done += 1
         if not np.isfinite(sse):
@@ -229,15 +234,7 @@ def _end_test(st, k, y, target, count, stop, test_err):
     pos = lane.pos
     K = y.shape[0]
     if stop.protocol == LONGLAG:
-        worst = 0.0
-        for o in range(K):
-            d = abs(target[k, pos, o] - y[o, k])
-            if d != d:
-                worst = d
-                break
-            if d > worst:
-                worst = d
-        test_err[k, pos] = worst
+        test_err[k, pos] = _abs_error(target, y, k, pos)
     else:
         bad = False
         for o in range(K):
