@@ -192,7 +192,8 @@ def lstm_step(net, ws, x_index, x_dense, targets, target_mask, length, lr, learn
         if gates == 3:  # peephole sources of the input and forget gates: s(t-1)
             for v in range(H):
                 z[P + v] = s[v]
-        for u in range(out0):  # 2. net inputs of cells, input (and forget) gates from bias, x(t), hidden(t-1)
+        early = out0 if peep else out0 + C  # output gates wait for s(t) only if their peepholes see it
+        for u in range(early):  # 2. net inputs of cells and gates from bias, x(t), hidden(t-1)
             a = dot_row(W_hid, u, z, I, one_hot, xi, rend)
             if peep and u >= H:
                 j0 = ((u - H) % C) * S
@@ -202,6 +203,8 @@ def lstm_step(net, ws, x_index, x_dense, targets, target_mask, length, lr, learn
         for j in range(C):
             y_in[j] = sigmoid(nets[H + j])  # (7)
             y_phi[j] = sigmoid(nets[H + C + j]) if forget else c.state_decay
+            if not peep:
+                y_out[j] = sigmoid(nets[out0 + j]) if c.output_gate else 1.0  # (8)
         for v in range(H):
             gc[v], dgc[v] = squash_g(nets[v], c.g1)
         if learn:  # the traces (eqs. 25, 27; the forget gate's), decayed by y^phi first
@@ -247,7 +250,7 @@ def lstm_step(net, ws, x_index, x_dense, targets, target_mask, length, lr, learn
             s[v] = (y_phi[j] * s[v] if gates == 3 else s[v]) + y_in[j] * gc[v]  # (9) the CEC (forget gate: scaled by y^phi)
             if gates == 3:
                 z[P + v] = s[v]
-        for j in range(C):  # output gates: after s(t), which their peepholes see
+        for j in range(C if peep else 0):  # output gates with peepholes: after s(t), which they see
             if c.output_gate:
                 u = out0 + j
                 a = dot_row(W_hid, u, z, I, one_hot, xi, rend)
