@@ -7,8 +7,8 @@ steps of a sequence times the weights of the net.
 
 Engines: `one` trains one net per kernel call (every protocol and model); `lanes` trains a row's trials in the
 SIMD lanes of one call (protocols/lanes.py: the 1997 LSTM on the online and long-lag 2c rows); `auto` uses the
-lanes for the rows where they pay (at least MIN_LANES trials per worker; 2c up to q, p = LONG_LAG_PAYS) and one
-net elsewhere. Records are identical either way.
+lanes for the rows where they pay (at least MIN_LANES[protocol] trials per worker; 2c up to q, p = LONG_LAG_PAYS)
+and one net elsewhere. Records are identical either way.
 
 Local execution: worker processes take work from one shared list in that order. A lane-served row is worked
 by a lane engine per worker, each taking that row's trials one by one as its lanes free up, so the workers
@@ -33,7 +33,9 @@ from typing import Any, Callable, Iterator
 
 ENGINES = ("auto", "one", "lanes")
 MAX_LANES = 32  # lanes per engine (a worker's share of a row, at most)
-MIN_LANES = 4  # auto: fewer trials of a row per worker than this do not pay for the lanes
+# auto: fewer trials of a row per worker than this do not pay for the lanes (make bench: lanes vs one net at
+# K = 8 and 16 were 1.23x / 1.70x on the adding row, 0.87x / 1.12x on 2c q = p = 50; docs/throughput.md)
+MIN_LANES = {"online": 8, "longlag": 16}
 LONG_LAG_PAYS = 100  # auto: 2c rows run faster in lanes up to q, p = 100 and slower at q = 1000 (docs/throughput.md)
 
 
@@ -113,7 +115,7 @@ def uses_lanes(protocol: str, row: Any, engine: str, trials: int, workers: int) 
         return True
     if protocol == "longlag" and max(row.config.q, row.config.p) > LONG_LAG_PAYS:
         return False
-    return trials / max(workers, 1) >= MIN_LANES
+    return trials / max(workers, 1) >= MIN_LANES[protocol]
 
 
 @dataclasses.dataclass
