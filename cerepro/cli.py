@@ -121,8 +121,11 @@ def sample(task: str, n: int, seed: int) -> None:
               help="Where trials run: a process pool here, or a dask.distributed cluster (needs the 'cluster' extra).")
 @click.option("--scheduler", metavar="URL", help="Dask scheduler address, e.g. tcp://host:8786 (with --executor dask; "
               "without it a local cluster of --workers processes is started).")
+@click.option("--engine", default="auto", show_default=True, type=click.Choice(["auto", "one", "lanes"]),
+              help="One net per kernel call, or a row's trials in the SIMD lanes of one call (1997 LSTM, online and 2c "
+              "rows); auto: lanes where they pay. The numbers are the same.")
 def run(experiment: str, trials, seed, workers, max_sequences, variants: str, model: str | None, baselines: bool, only_rows: str,
-        out_dir: str, fresh: bool, executor: str, scheduler: str | None, tables_only: bool) -> None:
+        out_dir: str, fresh: bool, executor: str, scheduler: str | None, tables_only: bool, engine: str) -> None:
     """Re-run EXPERIMENT (name, alias, or a YAML spec file) and write <out>/<experiment>.csv/.md.
 
     The tables show every row of the experiment that the folder's ledger holds, whichever rows this run computes."""
@@ -144,7 +147,7 @@ def run(experiment: str, trials, seed, workers, max_sequences, variants: str, mo
 
     try:
         result = terminal.follow(exp.name, runner.run(plan, workers, out_path, fresh=fresh, tables_only=tables_only,
-                                                      executor=executor, scheduler=scheduler), err)
+                                                      executor=executor, scheduler=scheduler, engine=engine), err)
     except KeyboardInterrupt:
         err.print(f"Interrupted: finished trials are kept in {out_path / 'ledger.sqlite'}; run the same command again to resume.")
         sys.exit(EXIT_INTERRUPTED)
@@ -255,14 +258,23 @@ def report(out_dir: str, no_mechanism: bool) -> None:
 @main.command()
 @click.option("--seconds", default=1.0, show_default=True, type=Finite(0.05, 600), help="Kernel time per net.")
 @click.option("--only", default="", help="Only the nets whose name contains this text.")
-def bench(seconds: float, only: str) -> None:
-    """Time-steps per second of each model kernel and of its plain-numpy reference, in one run."""
-    from cerepro import bench as bench_mod, views
+@click.option("--part", "parts", multiple=True, type=click.Choice(["kernels", "rows", "lanes"]),
+              help="What to time (repeatable; default all): the kernels, whole rows against their kernel, the lane engine.")
+def bench(seconds: float, only: str, parts: tuple[str, ...]) -> None:
+    """Time-steps per second of each model kernel and of its plain-numpy reference, of whole rows, and of the lane
+    engine, in one run."""
+    from cerepro import bench as bench_mod, bench_rows, views
 
+    parts = parts or ("kernels", "rows", "lanes")
     names = [case.name for case in bench_mod.CASES]
     if not any(only in name for name in names):
         _fail(f"--only {only!r} matches no net; nets: {', '.join(names)}")
-    out.print(views.bench(bench_mod.run(seconds, only), out.width))
+    if "kernels" in parts:
+        out.print(views.bench(bench_mod.run(seconds, only), out.width))
+    if "rows" in parts:
+        out.print(bench_rows.rows_view(bench_rows.rows(), out.width))
+    if "lanes" in parts:
+        out.print(bench_rows.lanes_view(bench_rows.lanes(), out.width))
 
 
 @main.command()

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-from cerepro import __version__, tables
+from cerepro import __version__, scheduling, tables
 from cerepro.config import Row
 from cerepro.ledger import Ledger, Owner
 from cerepro.plan import Plan
@@ -88,12 +88,13 @@ def _key(row: Row, seed: int) -> dict[str, Any]:
 
 
 def run(plan: Plan, workers: int, out_dir: Path, fresh: bool = False, executor: str = "local", scheduler: str | None = None,
-        tables_only: bool = False, write: bool = True) -> Iterator[Event]:
+        tables_only: bool = False, write: bool = True, engine: str = "auto") -> Iterator[Event]:
     """Run the missing trials of the plan's rows, then write the tables. `executor` "dask" ships the trials to
     the dask scheduler at `scheduler` (a LocalCluster of `workers` processes if None). Yields Events; raises
     KeyboardInterrupt after recording finished trials. `tables_only` runs nothing and writes the tables of
     the trials the ledger holds; `write` False leaves the experiment's tables alone, and its rows out of them
-    (rows of a table of their own)."""
+    (rows of a table of their own). `engine` one | lanes | auto: how trials are trained and ordered
+    (cerepro.scheduling; the records are the same)."""
     exp, rows, seed = plan.experiment, plan.rows, plan.seed
     started = time.perf_counter()
     if tables_only:
@@ -105,7 +106,7 @@ def run(plan: Plan, workers: int, out_dir: Path, fresh: bool = False, executor: 
     else:
         ledger = Ledger(out_dir / "ledger.sqlite")
     owner = Owner.me()
-    n_done = 0
+    n_done, stats = 0, {}
     try:
         if not tables_only:
             ledger.record_configs(tables.stored(r, seed, exp.protocol, tabled=write) for r in rows)
@@ -114,8 +115,10 @@ def run(plan: Plan, workers: int, out_dir: Path, fresh: bool = False, executor: 
             jobs, theirs, skipped = _claim(ledger, rows, seed, owner)
             yield Event("start", {"trials": len(jobs) + len(theirs), "skipped": skipped, "waiting": _owners(theirs),
                                   "rows": len(rows)})
+            past = scheduling.history(ledger, exp.name, seed)
             while jobs or theirs:
-                for row, trial, record in _execute(exp.protocol, jobs, seed, workers, executor, scheduler):
+                for row, trial, record in scheduling.execute(exp.protocol, jobs, seed, workers, engine, past, _execute,
+                                                             _warm_up, executor, scheduler, stats, _worker_init()):
                     if row is None:
                         yield Event("progress", {"sequences": record})
                         continue
@@ -133,7 +136,7 @@ def run(plan: Plan, workers: int, out_dir: Path, fresh: bool = False, executor: 
             g["experiment"] == exp.name and g["run_seed"] == seed and exp.spec_row(g["row"], g["variant"]) is not None
             for g in ledger.unconfigured())
         yield Event("done", {**written, "wall_s": time.perf_counter() - started, "trials_run": n_done,
-                             "unconfigured": unconfigured})
+                             "unconfigured": unconfigured, "idle_fraction": stats.get("idle_fraction", 0.0)})
     finally:
         if not tables_only:
             ledger.release(owner)
@@ -180,6 +183,12 @@ def _owners(theirs: dict[tuple[int, int], Owner]) -> dict[str, int]:
         name = f"{o.host}:{o.pid}"
         out[name] = out.get(name, 0) + 1
     return out
+
+
+def _worker_init() -> Any:
+    """What a pool worker of cerepro.scheduling runs first: the same as this module's workers."""
+    parent = os.getpid()
+    return lambda: _init_worker(None, parent)
 
 
 def _execute(protocol: str, jobs: list[tuple[Row, int]], seed: int, workers: int, executor: str = "local",

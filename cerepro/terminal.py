@@ -74,7 +74,8 @@ def finish(result: dict[str, Any], plan: Any, out_path: Path, out: Console, err:
         return
     if not tables_only:
         rate = result["trials_run"] / result["wall_s"] if result["wall_s"] > 0 else 0.0
-        err.print(f"{plural(result['trials_run'], 'trial')} in {result['wall_s']:.1f} s ({rate:.2f} trials/s)")
+        err.print(f"{plural(result['trials_run'], 'trial')} in {result['wall_s']:.1f} s ({rate:.2f} trials/s, workers idle "
+                  f"{result.get('idle_fraction', 0.0):.0%})")
     err.print("wrote " + ", ".join(str(p) for p in result["paths"]))
     err.print(f"Beside the paper, with every row of the table: cerepro compare {compare_args}")
 

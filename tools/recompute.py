@@ -44,7 +44,7 @@ def _rows(exp_name: str, cache: dict) -> dict:
             except SpecError:
                 pass
         found, screen = hypotheses.load()  # hypothesis rows (`cerepro explain`) at screening and paper scale
-        for scale in ("screen", "paper"):
+        for scale in ("screen", "paper") if exp_name in hypotheses.EXPERIMENTS_1997 else ():
             rows += hypotheses.plan(found, exp, scale, screen)[0]
         cache[exp_name] = (exp, {(r.name, r.variant): r for r in rows})
     return cache[exp_name]

@@ -83,9 +83,8 @@ def generate_2c(rng: np.random.Generator, n: int, p: int = 100, q: int = 100, p_
     idx = rng.integers(0, p, size=(n, T))  # (n, T) distractor candidates
     idx[:, 0] = b
     idx[:, 1] = x + label
-    last = lengths[:, None] - 1  # (n, 1) step where e is input
-    idx = np.where(steps == last, e, idx)
-    idx = np.where(steps > last, -1, idx).astype(np.int64)  # -1 past the end
+    idx[np.arange(n), lengths - 1] = e  # the step where e is input
+    idx[steps > lengths[:, None] - 1] = -1  # -1 past the end
     targets, mask = end_targets(np.eye(2)[label], lengths, T)  # (n, T, 2) outputs (x, y), only where e is input
     return Batch(
         input_index=idx,

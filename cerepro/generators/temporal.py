@@ -18,7 +18,7 @@ INDEX = {c: k for k, c in enumerate(UNITS)}
 WINDOWS_6A = ((10, 20), (50, 60))  # 1-based inclusive ranges of t1, t2
 WINDOWS_6B = ((10, 20), (33, 43), (66, 76))
 CLASS_NAMES = {2: "QRSU", 3: "QRSUVABC"}  # class index -> paper name, by number of relevant symbols
-_UNIT_CHARS = np.array(list(UNITS))
+_UNIT_BYTES = np.frombuffer(UNITS.encode("ascii"), dtype=np.uint8)  # unit k -> its character's byte
 
 
 def generate(
@@ -48,7 +48,8 @@ def generate(
     idx = idx.astype(np.int64)
     classes = (bits * (1 << np.arange(k - 1, -1, -1))).sum(axis=1).astype(np.int64)  # (n,) binary, X=0 Y=1
     targets, mask = end_targets(np.eye(1 << k)[classes], lengths, T)  # (n, T, 2**k) one-hot class at the last step
-    symbols = tuple("".join(_UNIT_CHARS[idx[i, : lengths[i]]]) for i in range(n))
+    text = _UNIT_BYTES[np.maximum(idx, 0)]  # (n, T) characters (padding: read by nobody)
+    symbols = tuple(text[i, : lengths[i]].tobytes().decode("ascii") for i in range(n))
     return Batch(
         input_index=idx,
         inputs=None,

@@ -28,13 +28,15 @@ BLOCK = 250  # sequences per draw from the data stream: the data do not depend o
 def draw(cfg: LongLagRow, rng: np.random.Generator, n: int) -> Compact:
     """n sequences of the row's task in compact form."""
     batch = TASKS[cfg.task].sample(rng, n, cfg)
-    t_index = np.where(batch.target_mask, batch.targets.argmax(axis=2), -1).astype(np.int64)  # (n, T)
+    t_index = np.full(batch.target_mask.shape, -1, dtype=np.int64)  # (n, T)
+    rows, steps = np.nonzero(batch.target_mask)
+    t_index[rows, steps] = batch.targets[rows, steps].argmax(axis=1)
     if cfg.judged_steps == "all":
         score = batch.target_mask.copy()
     else:
         score = np.zeros_like(batch.target_mask)
         score[np.arange(batch.n), batch.info["final_step"]] = True  # the step that predicts the last element
-    return Compact(batch.input_index.astype(np.int64), t_index, score, batch.lengths.astype(np.int64))
+    return Compact(np.asarray(batch.input_index, dtype=np.int64), t_index, score, np.asarray(batch.lengths, dtype=np.int64))
 
 
 class Source:
@@ -59,8 +61,15 @@ class Source:
 def _concat(parts: list[Compact]) -> Compact:
     """Stack compact blocks of different lengths T, padding with -1 / False."""
     T = max(part.x_index.shape[1] for part in parts)
-    padded = [np.concatenate([np.pad(getattr(p, f), ((0, 0), (0, T - getattr(p, f).shape[1])), constant_values=fill)
-                              for p in parts]) for f, fill in (("x_index", -1), ("t_index", -1), ("score", False))]
+    n = sum(part.lengths.shape[0] for part in parts)
+    padded = [np.full((n, T), fill, dtype=getattr(parts[0], f).dtype) for f, fill in (("x_index", -1), ("t_index", -1),
+                                                                                      ("score", False))]
+    row = 0
+    for part in parts:  # (one copy per part: np.pad and concatenate made two)
+        k, t = part.x_index.shape
+        for out, a in zip(padded, part[:3]):
+            out[row : row + k, :t] = a
+        row += k
     return Compact(*padded, np.concatenate([p.lengths for p in parts]))
 
 

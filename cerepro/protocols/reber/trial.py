@@ -8,6 +8,7 @@ counts the training strings presented up to the passing test.
 
 from __future__ import annotations
 
+import functools
 from typing import Callable
 
 import numpy as np
@@ -16,6 +17,8 @@ from cerepro import seeding
 from cerepro.generators import TASKS, reber
 from cerepro.generators.base import as_sequences
 from cerepro.protocols.common import Trial
+from cerepro.models.lstm97 import frozen
+from cerepro.protocols.reber import success
 from cerepro.protocols.reber.kernel import Check, train_until_success
 from cerepro.protocols.reber.settings import ReberRow
 
@@ -25,16 +28,26 @@ def set_pair(seed: int, index: int, cfg: ReberRow) -> tuple[list[str], list[str]
     return reber.training_and_test_sets(seeding.stream(seed, "exp1-sets", index), cfg.train_set_size, cfg.test_set_size)
 
 
+@functools.lru_cache(maxsize=32)
+def _encoded(seed: int, pair: int, cfg: ReberRow) -> tuple:
+    """(check strings, training pool) of a row's set pair, encoded once per process: every trial on the pair
+    reads them (the arrays are never written; each trial has its own test order)."""
+    train_strings, test_strings = set_pair(seed, pair, cfg)
+    chk = reber.encode(sorted(set(train_strings) | set(test_strings)), targets=cfg.targets)  # distinct strings
+    return chk, as_sequences(reber.encode(train_strings, targets=cfg.targets))
+
+
 def run_trial(cfg: ReberRow, seed: int, row_key: str, trial: int, progress: Callable[[int], None] | None = None) -> dict:
     """Train one net of a row; return its trial record (see results.py for the fields)."""
     tr = Trial(cfg, seed, row_key, trial, progress)
     train_rng, pair = tr.stream("train"), trial % cfg.set_pairs
-    train_strings, test_strings = set_pair(seed, pair, cfg)
-    chk = reber.encode(sorted(set(train_strings) | set(test_strings)), targets=cfg.targets)  # distinct strings
+    chk, pool = _encoded(seed, pair, cfg)
     check = Check(chk.input_index, chk.info["legal"], chk.lengths, np.arange(chk.n, dtype=np.int64))
-    pool = as_sequences(reber.encode(train_strings, targets=cfg.targets)) if cfg.training_strings == "set" else None
+    pool = pool if cfg.training_strings == "set" else None
     T_max = max(check.x_index.shape[1], pool.x_index.shape[1] if pool is not None else 0)
     seq_sse = np.zeros(cfg.max_sequences)  # (max_sequences,) error of each presentation: the learning curve
+    fast = success.serves(cfg)  # the same test, cheaper (protocols/reber/success.py)
+    fz, cost = success.prepare(tr.net, check) if fast else (None, None)
 
     def train(done: int, n: int) -> tuple[int, int]:
         if pool is None:  # variant: a fresh random string at every presentation
@@ -42,6 +55,9 @@ def run_trial(cfg: ReberRow, seed: int, row_key: str, trial: int, progress: Call
         else:
             chunk, order = pool, train_rng.integers(0, pool.lengths.shape[0], size=n).astype(np.int64)
         out_y = np.zeros((max(T_max, chunk.x_index.shape[1]), reber.N_SYMBOLS))
+        if fast:
+            return success.train_until_success(tr.net, tr.ws, chunk, order, check, cfg.lr, cfg.check_every, done,
+                                               seq_sse[done:], out_y, fz, cost, frozen.fast_exp())
         return train_until_success(tr.step, tr.net, tr.ws, chunk, order, check, cfg.lr, cfg.check_every, done, seq_sse[done:], out_y)
 
     status, done = tr.run(train, cfg.chunk)

@@ -1,0 +1,95 @@
+"""Table 1's success test after every training string, made cheap for the 1997 LSTM (the verdicts are the same).
+
+kernel.all_correct runs the frozen net over whole check strings, the last failing string first. A failing net
+(nearly every test of a trial) is proven failing by any one wrong prediction, so this test
+  * stops a string at its first wrong prediction (models/lstm97/frozen.py runs the net step by step);
+  * tries first the strings that failed most cheaply last time: the test order starts with the shortest
+    strings and is kept sorted by each string's cost at its last test (steps to its first wrong prediction; a
+    string that passed costs its length plus more than any failure), a failing string is moved in front of
+    the first dearer one;
+  * runs the frozen net's forward pass with all rows interleaved (vectorised, the same sums).
+It passes only when every string was run to its end with every prediction right: the verdict is kernel.all_correct's
+for every net, so a trial's record does not change (tests/test_reber_success.py holds both to each other, and to
+the committed ledger). The loop is kernel.train_until_success with this test, calling the 1997 step directly.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from cerepro.models.lstm97 import frozen
+from cerepro.models.lstm97.kernel import step as lstm97_step
+from cerepro.protocols.common import DIVERGED, RUNNING, SUCCESS
+
+PASSED = 1 << 30  # cost of a string that passed its last test, beyond any failure's (plus its length)
+
+
+def serves(cfg) -> bool:
+    """Rows whose success test this module runs: the 1997 LSTM (every Table 1 LSTM row and variant)."""
+    return cfg.model == "lstm97"
+
+
+def prepare(net, check) -> tuple[frozen.Frozen, np.ndarray]:
+    """(frozen net, cost of each check string: none tested yet) of a trial, for train_until_success; the test
+    order starts with the shortest strings (a net that fails the long-lag prediction fails them soonest)."""
+    U, M = net.W_hid.shape
+    K, Mo = net.W_out.shape
+    check.order[:] = np.argsort(check.lengths, kind="stable")
+    cost = np.full(check.lengths.shape[0], PASSED, dtype=np.int64)
+    return frozen.frozen(U, M, K, Mo, net.setup.n_blocks * net.setup.block_size), cost
+
+
+@njit(cache=True, error_model="numpy")
+def all_correct(net, z_reset, fz, check, cost, fast_exp):
+    """kernel.all_correct's verdict on the frozen net, cheaply (see the module docstring); cost (m,) per string."""
+    x_index, legal, lengths, order = check
+    frozen.freeze(net, fz)
+    WT, WO, z, zo, net_in, s, y, sig, ex, r_buf, k_buf, tail_buf, scale_buf = fz
+    c = net.setup
+    K = y.shape[1]
+    for pos in range(order.shape[0]):
+        n = order[pos]
+        frozen.reset(z, zo, s, z_reset)
+        f = -1
+        for t in range(lengths[n]):  # stop at the first wrong prediction (kernel.string_correct's rule)
+            frozen.forward_step(WT, WO, z, zo, net_in, s, y, sig, ex, r_buf, k_buf, tail_buf, scale_buf, c, x_index[n, t],
+                                fast_exp)
+            lo = np.inf
+            hi = -np.inf
+            for k in range(K):
+                if legal[n, t, k]:
+                    if y[0, k] < lo:
+                        lo = y[0, k]
+                elif y[0, k] > hi:
+                    hi = y[0, k]
+            if not lo > hi:
+                f = t
+                break
+        if f < 0:
+            cost[n] = PASSED + lengths[n]
+            continue
+        cost[n] = f + 1
+        q = 0  # move n in front of the first string that cost more at its last test
+        while q < pos and cost[order[q]] <= f + 1:
+            q += 1
+        for r in range(pos, q, -1):
+            order[r] = order[r - 1]
+        order[q] = n
+        return False
+    return True
+
+
+@njit(cache=True)
+def train_until_success(net, ws, pool, order, check, lr, check_every, presented_before, seq_sse, out_y, fz, cost, fast_exp):
+    """kernel.train_until_success for the 1997 LSTM, with this module's test."""
+    x_index, x_dense, targets, target_mask, lengths = pool
+    for i in range(order.shape[0]):
+        n = order[i]
+        sse = lstm97_step(net, ws, x_index[n], x_dense[n], targets[n], target_mask[n], lengths[n], lr, True, out_y)
+        seq_sse[i] = sse
+        if not np.isfinite(sse):
+            return DIVERGED, i + 1
+        if (presented_before + i + 1) % check_every == 0 and all_correct(net, ws.z_reset, fz, check, cost, fast_exp):
+            return SUCCESS, i + 1
+    return RUNNING, order.shape[0]
