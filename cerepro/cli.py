@@ -232,6 +232,8 @@ def compare(experiment: str | None, out_dir: str, as_json: bool) -> None:
         click.echo(json.dumps(docs[0] if experiment else {"experiments": docs}, indent=2, sort_keys=True))
     else:
         out.print(views.comparison(docs[0], out.width) if experiment else views.summary(docs, out.width))
+        if (Path(out_dir) / "HYPOTHESES.md").is_file():
+            out.print(f"Every hypothesis on every 1997 row: {Path(out_dir) / 'HYPOTHESES.md'} (cerepro explain)", soft_wrap=True)
 
 
 def _require_results(path: Path, exps: list) -> None:

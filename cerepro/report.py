@@ -7,6 +7,7 @@ error per sequence over the run, from the trial records). Built from the results
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -125,6 +126,7 @@ def build(out_dir: Path, mechanism: bool = True) -> tuple[Path, list[Path]]:
               "machine that ran it; more than the CPU time where that machine was busier than its cores). The wall times are computed, not measured: what `make all-experiments` would take with P",
               "workers, one experiment after the other, each trial to the first free worker, longest first",
               "(cerepro/cost.py). Rows not run yet count nothing."]
+    lines += _hypotheses_section(out_dir)
     ledger = Ledger.existing(out_dir / "ledger.sqlite")
     try:
         for exp, doc in zip(exps, docs):
@@ -166,6 +168,22 @@ def build(out_dir: Path, mechanism: bool = True) -> tuple[Path, list[Path]]:
     report = out_dir / "REPORT.md"
     write_atomic(report, "\n".join(lines) + "\n")
     return report, figures
+
+
+def _hypotheses_section(out_dir: Path) -> list[str]:
+    """Each hypothesis's score from <out>/hypotheses.json (written by `cerepro explain`), linking the matrix."""
+    path = out_dir / "hypotheses.json"
+    if not path.is_file():
+        return []
+    scores = json.loads(path.read_text(encoding="utf-8"))["scores"]
+    lines = ["", "## One explanation?", "",
+             "Named deviations from the faithful reading, each applied to every 1997 LSTM row: the matrix is",
+             f"[HYPOTHESES.md](HYPOTHESES.md), the reading of it {doc_link('discrepancies.md', out_dir)}.", "",
+             "| hypothesis | rows reproduced / run | of all rows | fixes (vs faithful) | breaks |", "|---|---|---|---|---|"]
+    for s in scores:
+        lines.append(f"| `{s['hypothesis']}` | {s['reproduced']} / {s['run']} | {s['reproduced_with_faithful']} / {s['rows']} | "
+                     f"{', '.join(s['fixes']) or '-'} | {', '.join(s['breaks']) or '-'} |")
+    return lines
 
 
 def _duration(seconds: float) -> str:

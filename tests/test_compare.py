@@ -205,3 +205,21 @@ def _umask() -> int:
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
+
+
+def test_report_and_compare_link_the_hypothesis_matrix_when_there_is_one(tmp_path):
+    out = fixture_table(tmp_path)
+    result = CliRunner().invoke(cli.main, ["report", "--no-mechanism", "--out", str(out)])
+    assert "## One explanation?" not in (out / "REPORT.md").read_text()  # no matrix, no section
+    assert "HYPOTHESES.md" not in CliRunner().invoke(cli.main, ["compare", "--out", str(out)]).output
+    score = {"hypothesis": "output-layer", "reproduced": 2, "run": 9, "reproduced_with_faithful": 3, "rows": 31,
+             "fixes": ["exp1/lstm-4x1-lr0.1"], "breaks": []}
+    (out / "hypotheses.json").write_text(json.dumps({"scores": [score]}))
+    (out / "HYPOTHESES.md").write_text("# matrix\n")
+    result = CliRunner().invoke(cli.main, ["report", "--no-mechanism", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    text = (out / "REPORT.md").read_text()
+    assert "[HYPOTHESES.md](HYPOTHESES.md)" in text
+    assert "| `output-layer` | 2 / 9 | 3 / 31 | exp1/lstm-4x1-lr0.1 | - |" in text
+    compared = CliRunner().invoke(cli.main, ["compare", "--out", str(out)])
+    assert compared.exit_code == 0 and "HYPOTHESES.md (cerepro explain)" in compared.output
