@@ -16,7 +16,7 @@ from typing import Any, Callable
 import click
 from rich.console import Console
 
-from cerepro import __version__
+from cerepro import __version__, preflight
 from cerepro.options import Finite, PerRowCount
 from cerepro.specfile import SpecError, hint
 from cerepro.text import plural
@@ -133,9 +133,9 @@ def run(experiment: str, trials, seed, workers, max_sequences, variants: str, mo
 
     plan = _checked(lambda: planner.plan(experiment, variants=variants, baselines=baselines, rows=only_rows, model=model,
                                          trials=trials, max_sequences=max_sequences, seed=seed))
-    workers = _workers(workers)
-    _check_executor(executor, scheduler)
-    out_path = _writable(Path(out_dir))
+    workers = _checked(lambda: preflight.workers(workers))
+    _checked(lambda: preflight.executor(executor, scheduler))
+    out_path = _checked(lambda: preflight.writable(Path(out_dir)))
     exp = plan.experiment
     where = f"dask scheduler {scheduler}" if scheduler else plural(workers, "dask worker" if executor == "dask" else "worker")
     if tables_only:
@@ -157,43 +157,8 @@ def run(experiment: str, trials, seed, workers, max_sequences, variants: str, mo
     terminal.finish(result, plan, out_path, out, err, tables_only, compare_args)
 
 
-def _workers(workers: int | None) -> int:
-    cores = os.cpu_count() or 1
-    if workers is not None and workers > 8 * cores:
-        _fail(f"--workers {workers} is more than makes sense on {plural(cores, 'core')} (at most {8 * cores})")
-    return workers or cores
-
-
-def _check_executor(executor: str, scheduler: str | None) -> None:
-    """Fail before any work if the dask cluster asked for cannot be used."""
-    if scheduler is not None and executor != "dask":
-        _fail("--scheduler needs --executor dask")
-    if executor != "dask":
-        return
-    from cerepro import executors
-
-    try:
-        executors.require_dask()
-        if scheduler is not None:
-            executors.check_scheduler(scheduler)
-    except executors.ExecutorError as exc:
-        _fail(str(exc))
-
-
 def _sigterm_to_interrupt(signum, frame) -> None:
     raise KeyboardInterrupt
-
-
-def _writable(path: Path) -> Path:
-    """Create the output folder (after every other check passed) and make sure it takes files."""
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        probe = path / ".cerepro-write-test"
-        probe.write_text("")
-        probe.unlink()
-    except OSError as exc:
-        _fail(f"cannot write to --out {str(path)!r}: {exc.strerror or exc}")
-    return path
 
 
 @main.command()
@@ -226,7 +191,7 @@ def compare(experiment: str | None, out_dir: str, as_json: bool) -> None:
     from cerepro import catalog, compare as cmp, views
 
     exps = _checked(lambda: [catalog.find(experiment)] if experiment else cmp.all_experiments())
-    _require_results(Path(out_dir), exps)
+    _checked(lambda: preflight.results_present(Path(out_dir), exps))
     docs = [cmp.experiment_comparison(e, Path(out_dir)) for e in exps]
     if as_json:
         click.echo(json.dumps(docs[0] if experiment else {"experiments": docs}, indent=2, sort_keys=True))
@@ -236,15 +201,6 @@ def compare(experiment: str | None, out_dir: str, as_json: bool) -> None:
             out.print(f"Every hypothesis on every 1997 row: {Path(out_dir) / 'HYPOTHESES.md'} (cerepro explain)", soft_wrap=True)
 
 
-def _require_results(path: Path, exps: list) -> None:
-    from cerepro.compare import has_results
-
-    if not has_results(path, exps):
-        names = "the table of " + exps[0].name if len(exps) == 1 else "no experiment's table"
-        _fail(f"no results found in {path.resolve()} ({names} is there); run 'cerepro run EXPERIMENT' first, or give "
-              f"--out the folder that holds them")
-
-
 @main.command()
 @click.option("--out", "out_dir", default=RESULTS, type=click.Path(file_okay=False), help=OUT_HELP)
 @click.option("--no-mechanism", is_flag=True, help="Skip the cell-state figures (they train two nets, about 30 s).")
@@ -252,8 +208,8 @@ def report(out_dir: str, no_mechanism: bool) -> None:
     """Write <out>/REPORT.md with every experiment's table, verdicts and figures."""
     from cerepro import compare as cmp, report as report_mod
 
-    _require_results(Path(out_dir), _checked(cmp.all_experiments))
-    path, figures = report_mod.build(_writable(Path(out_dir)), mechanism=not no_mechanism)
+    _checked(lambda: preflight.results_present(Path(out_dir), cmp.all_experiments()))
+    path, figures = report_mod.build(_checked(lambda: preflight.writable(Path(out_dir))), mechanism=not no_mechanism)
     err.print(f"wrote {path} and {plural(len(figures), 'figure')}")
 
 
@@ -317,8 +273,8 @@ def explain(names: str, experiments: str, only_rows: str, scale: str, trials, ma
 
     selected, _ = _checked(lambda: explain_mod.select(plan_mod.names(names, "--hypotheses"), plan_mod.names(experiments, "--experiments"),
                                                       plan_mod.names(only_rows, "--rows") or None, scale, trials, max_sequences))
-    out_path = _writable(Path(out_dir))
-    workers = _workers(workers)
+    workers = _checked(lambda: preflight.workers(workers))
+    out_path = _checked(lambda: preflight.writable(Path(out_dir)))
     signal.signal(signal.SIGTERM, _sigterm_to_interrupt)
     try:
         for kind, data in ([] if tables_only else explain_mod.runs(selected, scale, workers, out_path, __version__)):

@@ -234,6 +234,8 @@ def test_cli_explain_tables_only_writes_the_matrix_and_json(tmp_path):
     assert (tmp_path / "HYPOTHESES.md").exists() and (tmp_path / "figures" / "hypotheses.png").stat().st_size > 1000
     bad = CliRunner().invoke(cli.main, ["explain", "--hypotheses", "jku-rest", "--out", str(tmp_path / "x")])
     assert bad.exit_code == 2 and "did you mean 'jku-reset'" in bad.output and not (tmp_path / "x").exists()
+    bad = CliRunner().invoke(cli.main, ["explain", "--workers", "100000", "--out", str(tmp_path / "x")])
+    assert bad.exit_code == 2 and "--workers 100000" in bad.output and not (tmp_path / "x").exists()
     bad = CliRunner().invoke(cli.main, ["explain", "--experiments", "xor", "--out", str(tmp_path / "x")])
     assert bad.exit_code == 2 and "not a 1997 experiment" in bad.output
 
