@@ -57,3 +57,19 @@ def summary(out_dir: Path, experiments: list[str], cores: tuple[int, ...] = (2, 
         entry.update({f"wall_h_{p}": makespan(times, p) / 3600 for p in cores})
         out.append(entry)
     return out
+
+
+def hypotheses_summary(out_dir: Path, prefix: str, cores: tuple[int, ...] = (2, 16, 64)) -> dict[str, Any] | None:
+    """The same for every trial of the hypothesis rows (variants `prefix`...) that `cerepro explain` ran."""
+    ledger = Ledger.existing(out_dir / "ledger.sqlite")
+    if ledger is None:
+        return None
+    try:
+        times = ledger.wall_times(prefix)
+    finally:
+        ledger.close()
+    if not times:
+        return None
+    entry: dict[str, Any] = {"experiment": "explain", "trials": len(times), "cpu_h": sum(times) / 3600}
+    entry.update({f"wall_h_{p}": makespan(times, p) / 3600 for p in cores})
+    return entry

@@ -193,6 +193,11 @@ class Ledger:
                               (experiment, row, variant, config_hash, run_seed))
         return {trial for (trial,) in cur}
 
+    def wall_times(self, variant_prefix: str) -> list[float]:
+        """Wall seconds of every finished trial whose variant starts with `variant_prefix`, any experiment."""
+        cur = self.db.execute("SELECT record FROM trials WHERE substr(variant, 1, ?) = ?", (len(variant_prefix), variant_prefix))
+        return [float(json.loads(rec).get("wall_s") or 0.0) for (rec,) in cur]
+
     def trial_counts(self, experiment: str, run_seed: int) -> dict[tuple[str, str, str], int]:
         """(row, variant, config hash) -> number of finished trials, for one experiment and seed."""
         cur = self.db.execute("SELECT row, variant, config_hash, COUNT(*) FROM trials WHERE experiment=? AND run_seed=? "

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cerepro import __version__, compare, cost
+from cerepro import __version__, compare, cost, hypotheses
 from cerepro.catalog import Outline
 from cerepro.ledger import Ledger
 from cerepro.results import doc_link, write_atomic
@@ -120,12 +120,15 @@ def build(out_dir: Path, mechanism: bool = True) -> tuple[Path, list[Path]]:
                      f"{c['reduced scale']} | {c['not run']} | {spent.get('trials', 0):,} | {_duration(spent.get('cpu_h', 0.0) * 3600)} "
                      f"| {walls} |")
     total = {k: sum(c[k] for c in costs.values()) for k in ["trials", "cpu_h"] + [f"wall_h_{p}" for p in CORES]}
-    lines += [f"| all | | | | | | {total['trials']:,} | {_duration(total['cpu_h'] * 3600)} | "
-              + " | ".join(_duration(total[f"wall_h_{p}"] * 3600) for p in CORES) + " |",
-              "", "CPU time is the summed wall time of the committed trials (each trial's own time in one worker on the",
-              "machine that ran it; more than the CPU time where that machine was busier than its cores). The wall times are computed, not measured: what `make all-experiments` would take with P",
-              "workers, one experiment after the other, each trial to the first free worker, longest first",
-              "(cerepro/cost.py). Rows not run yet count nothing."]
+    lines.append(_cost_line("all tables", total))
+    explained = cost.hypotheses_summary(out_dir, hypotheses.PREFIX, CORES)
+    if explained:
+        lines.append(_cost_line("[hypotheses](HYPOTHESES.md)", explained))
+    lines += ["", "CPU time is the summed wall time of the committed trials (each trial's own time in one worker on the",
+              "machine that ran it; more than its CPU time where that machine was busier than its cores). The wall",
+              "times are computed, not measured: what `make all-experiments` would take with P workers, one",
+              "experiment after the other, each trial to the first free worker, longest first (cerepro/cost.py). Rows",
+              "not run yet count nothing; the hypothesis rows (`cerepro explain`) are not part of `make all-experiments`."]
     lines += _hypotheses_section(out_dir)
     ledger = Ledger.existing(out_dir / "ledger.sqlite")
     try:
@@ -168,6 +171,11 @@ def build(out_dir: Path, mechanism: bool = True) -> tuple[Path, list[Path]]:
     report = out_dir / "REPORT.md"
     write_atomic(report, "\n".join(lines) + "\n")
     return report, figures
+
+
+def _cost_line(name: str, spent: dict[str, Any]) -> str:
+    return (f"| {name} | | | | | | {spent['trials']:,} | {_duration(spent['cpu_h'] * 3600)} | "
+            + " | ".join(_duration(spent[f"wall_h_{p}"] * 3600) for p in CORES) + " |")
 
 
 def _hypotheses_section(out_dir: Path) -> list[str]:

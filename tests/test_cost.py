@@ -36,3 +36,17 @@ def test_rows_the_ledger_lacks_count_their_table_time_spread_over_their_trials(t
                   "run_seed": [1, 1], "trials": [2, 4], "wall_s": [10.0, 4.0]}).to_csv(tmp_path / "exp6a.csv", index=False)
     assert sorted(cost.trial_times(tmp_path, "exp6a")) == [1.0, 1.0, 1.0, 1.0, 5.0, 5.0]
     assert not (tmp_path / "ledger.sqlite").exists()  # reading costs creates no ledger
+
+
+def test_the_hypothesis_rows_cost_what_their_trials_took(tmp_path):
+    from cerepro.ledger import Ledger
+
+    assert cost.hypotheses_summary(tmp_path, "hyp-") is None  # no ledger: nothing, and none created
+    assert not (tmp_path / "ledger.sqlite").exists()
+    ledger = Ledger(tmp_path / "ledger.sqlite")
+    for variant, trial, wall in (("hyp-a", 0, 3600.0), ("hyp-b", 0, 1800.0), ("paper", 0, 900.0)):
+        ledger.add({"experiment": "exp6a", "row": "r", "variant": variant, "model": "lstm97", "config_hash": "h",
+                    "run_seed": 1, "trial": trial}, {"wall_s": wall}, "test")
+    ledger.close()
+    spent = cost.hypotheses_summary(tmp_path, "hyp-", cores=(1, 2))
+    assert spent["trials"] == 2 and spent["cpu_h"] == 1.5 and spent["wall_h_1"] == 1.5 and spent["wall_h_2"] == 1.0
