@@ -15,7 +15,7 @@ from typing import Callable
 
 import numpy as np
 
-from cerepro.generators import TASKS
+from cerepro.generators import TASKS, longlag
 from cerepro.models.common import Net
 from cerepro.protocols.common import DIVERGED, SUCCESS, Trial
 from cerepro.protocols.longlag import kernel
@@ -26,8 +26,20 @@ BLOCK = 250  # sequences per draw from the data stream: the data do not depend o
 
 
 def draw(cfg: LongLagRow, rng: np.random.Generator, n: int) -> Compact:
-    """n sequences of the row's task in compact form."""
-    batch = TASKS[cfg.task].sample(rng, n, cfg)
+    """n sequences of the row's task in compact form (2c straight from its random part: no dense targets)."""
+    if cfg.task != "2c":
+        return compact(cfg, TASKS[cfg.task].sample(rng, n, cfg))
+    x_index, label, _, lengths = longlag.draw_2c(rng, n, cfg.p, cfg.q)
+    rows, end = np.arange(n), lengths - 1  # the one target, scored: the label where e is input
+    t_index = np.full(x_index.shape, -1, dtype=np.int64)
+    t_index[rows, end] = label
+    score = np.zeros(x_index.shape, dtype=bool)
+    score[rows, end] = True
+    return Compact(x_index, t_index, score, lengths)
+
+
+def compact(cfg: LongLagRow, batch) -> Compact:
+    """A generated batch in compact form."""
     t_index = np.full(batch.target_mask.shape, -1, dtype=np.int64)  # (n, T)
     rows, steps = np.nonzero(batch.target_mask)
     t_index[rows, steps] = batch.targets[rows, steps].argmax(axis=1)
