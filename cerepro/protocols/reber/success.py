@@ -41,31 +41,13 @@ def prepare(net, check) -> tuple[frozen.Frozen, np.ndarray]:
 
 
 @njit(cache=True, error_model="numpy")
-def all_correct(net, z_reset, fz, check, cost, fast_exp):
+def all_correct(net, z_reset, fz, check, cost, out_y, fast_exp):
     """kernel.all_correct's verdict on the frozen net, cheaply (see the module docstring); cost (m,) per string."""
     x_index, legal, lengths, order = check
     frozen.freeze(net, fz)
-    WT, WO, z, zo, net_in, s, y, sig, ex, r_buf, k_buf, tail_buf, scale_buf = fz
-    c = net.setup
-    K = y.shape[1]
     for pos in range(order.shape[0]):
         n = order[pos]
-        frozen.reset(z, zo, s, z_reset)
-        f = -1
-        for t in range(lengths[n]):  # stop at the first wrong prediction (kernel.string_correct's rule)
-            frozen.forward_step(WT, WO, z, zo, net_in, s, y, sig, ex, r_buf, k_buf, tail_buf, scale_buf, c, x_index[n, t],
-                                fast_exp)
-            lo = np.inf
-            hi = -np.inf
-            for k in range(K):
-                if legal[n, t, k]:
-                    if y[0, k] < lo:
-                        lo = y[0, k]
-                elif y[0, k] > hi:
-                    hi = y[0, k]
-            if not lo > hi:
-                f = t
-                break
+        f = frozen.first_wrong(fz, net.setup, z_reset, x_index[n], legal[n], lengths[n], out_y, fast_exp)
         if f < 0:
             cost[n] = PASSED + lengths[n]
             continue
@@ -90,6 +72,6 @@ def train_until_success(net, ws, pool, order, check, lr, check_every, presented_
         seq_sse[i] = sse
         if not np.isfinite(sse):
             return DIVERGED, i + 1
-        if (presented_before + i + 1) % check_every == 0 and all_correct(net, ws.z_reset, fz, check, cost, fast_exp):
+        if (presented_before + i + 1) % check_every == 0 and all_correct(net, ws.z_reset, fz, check, cost, out_y, fast_exp):
             return SUCCESS, i + 1
     return RUNNING, order.shape[0]
