@@ -1,6 +1,7 @@
-"""Exp 2c's compact draw (protocols/longlag/trial.draw, straight from generators.longlag.draw_2c) emits exactly
-the arrays of the generic path (generate_2c's Batch with dense targets, then compacted), and leaves the
-stream where that path leaves it."""
+"""The cheaper data paths emit exactly what the old ones did: Exp 2c's compact draw (protocols/longlag/trial.draw,
+straight from generators.longlag.draw_2c) the arrays of the generic path (generate_2c's Batch with dense
+targets, then compacted), leaving the stream where that path leaves it; Exp 6's strings, decoded when read,
+the strings of the unit indices."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from cerepro.generators import TASKS, longlag
+from cerepro.generators import TASKS, longlag, temporal
 from cerepro.protocols.longlag import trial as proto
 from cerepro.protocols.longlag.settings import LongLagRow
 
@@ -38,3 +39,14 @@ def test_generate_2c_is_draw_2c_with_dense_targets():
     rows = np.arange(60)
     np.testing.assert_array_equal(batch.targets[rows, lengths - 1].argmax(axis=1), label)
     assert batch.target_mask.sum() == 60 and batch.target_mask[rows, lengths - 1].all()
+
+
+@pytest.mark.parametrize("seed", [0, 5, 1997])
+@pytest.mark.parametrize("generate", [temporal.generate_6a, temporal.generate_6b])
+def test_exp6_strings_are_the_unit_characters(seed, generate):
+    batch = generate(np.random.default_rng(seed), 120)
+    old = tuple("".join(temporal.UNITS[k] for k in batch.input_index[i, : batch.lengths[i]]) for i in range(batch.n))
+    assert len(batch.symbols) == batch.n and tuple(batch.symbols) == old
+    assert batch.symbols[-1] == old[-1] and batch.symbols[2:9:3] == old[2:9:3]
+    with pytest.raises(IndexError):
+        batch.symbols[batch.n]
