@@ -1,7 +1,7 @@
-"""The cheaper data paths emit exactly what the old ones did: Exp 2c's compact draw (protocols/longlag/trial.draw,
-straight from generators.longlag.draw_2c) the arrays of the generic path (generate_2c's Batch with dense
-targets, then compacted), leaving the stream where that path leaves it; Exp 6's strings, decoded when read,
-the strings of the unit indices."""
+"""The cheaper data paths emit exactly what the old ones did: Exp 2's chunks (protocols/longlag/source.py; 2c
+written straight from generators.longlag.draw_2c) the arrays of the generic path (each block through the
+generator's Batch with dense targets, compacted, stacked, cut), for any chunk sizes; Exp 6's strings, decoded
+when read, the strings of the unit indices."""
 
 from __future__ import annotations
 
@@ -11,23 +11,38 @@ import numpy as np
 import pytest
 
 from cerepro.generators import TASKS, longlag, temporal
-from cerepro.protocols.longlag import trial as proto
+from cerepro.protocols.longlag import source
 from cerepro.protocols.longlag.settings import LongLagRow
 
 
-@pytest.mark.parametrize("seed", [0, 1, 7, 1997])
-@pytest.mark.parametrize("p,q,n", [(50, 50, 250), (1, 0, 40), (1000, 1000, 30), (100, 100, 1)])
+def _reference_chunks(cfg, seed, sizes):
+    """The generic path: every block through the generator's Batch, padded and stacked, then cut into chunks
+    trimmed to their longest sequence (what Source.take gave before 2c was written straight from its draws)."""
+    rng = np.random.default_rng(seed)
+    blocks = [source.compact(cfg, TASKS[cfg.task].sample(rng, source.BLOCK, cfg))
+              for _ in range(-(-sum(sizes) // source.BLOCK))]
+    T = max(b.x_index.shape[1] for b in blocks)
+    whole = [np.concatenate([np.pad(getattr(b, f), ((0, 0), (0, T - b.x_index.shape[1])), constant_values=fill)
+                             for b in blocks]) for f, fill in (("x_index", -1), ("t_index", -1), ("score", False))]
+    lengths, start = np.concatenate([b.lengths for b in blocks]), 0
+    for n in sizes:
+        t = int(lengths[start : start + n].max())
+        yield [a[start : start + n, :t] for a in whole] + [lengths[start : start + n]]
+        start += n
+
+
+@pytest.mark.parametrize("seed", [0, 1, 1997])
+@pytest.mark.parametrize("task,p,q", [("2c", 50, 50), ("2c", 1, 0), ("2c", 1000, 1000), ("2a", 6, 0), ("2b", 5, 0)])
 @pytest.mark.parametrize("judged", ["end", "all"])
-def test_compact_2c_draw_equals_the_generic_path(seed, p, q, n, judged):
-    cfg = dataclasses.replace(LongLagRow(), task="2c", p=p, q=q, judged_steps=judged)
-    fast_rng, slow_rng = np.random.default_rng(seed), np.random.default_rng(seed)
-    for _ in range(3):  # successive blocks of one stream
-        fast = proto.draw(cfg, fast_rng, n)
-        slow = proto.compact(cfg, TASKS["2c"].sample(slow_rng, n, cfg))
-        for a, b in zip(fast, slow):
+def test_source_chunks_equal_the_generic_path(seed, task, p, q, judged):
+    cfg = dataclasses.replace(LongLagRow(), task=task, p=p, q=q, judged_steps=judged)
+    sizes = [1, 249, 250, 37, 600, 3, 250] if p < 1000 else [1, 30, 260]
+    src = source.Source(cfg, np.random.default_rng(seed))
+    for expected in _reference_chunks(cfg, seed, sizes):
+        got = src.take(len(expected[3]))
+        for a, b in zip(got, expected):
             assert a.dtype == b.dtype and a.shape == b.shape
             np.testing.assert_array_equal(a, b)
-    assert fast_rng.integers(0, 1 << 62) == slow_rng.integers(0, 1 << 62)
 
 
 def test_generate_2c_is_draw_2c_with_dense_targets():

@@ -70,11 +70,12 @@ def generate_2b(rng: np.random.Generator, n: int, p: int = 100) -> Batch:
     return _encode_2ab(first.astype(np.int64), middle.astype(np.int64), p)
 
 
-def draw_2c(rng: np.random.Generator, n: int, p: int = 100, q: int = 100,
-            p_trigger: float = 0.1) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Task 2c's random part: (input units (n, T) with -1 past the end, label (n,), k (n,), lengths (n,)).
+def draw_2c(rng: np.random.Generator, n: int, p: int = 100, q: int = 100, p_trigger: float = 0.1,
+            pad: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Task 2c's random part: (input units (n, T) with e at the last step and -1 past the end, label (n,), k (n,),
+    lengths (n,)); without `pad`, the inputs lack e and the -1s (the caller writes them: protocols/longlag/source.py).
 
-    generate_2c wraps it into a Batch; protocols/longlag/trial.py reads it directly (no dense targets)."""
+    generate_2c wraps it into a Batch with dense targets."""
     if p < 1 or q < 0:
         raise ValueError("need p >= 1 and q >= 0")
     e, b, x = p, p + 1, p + 2
@@ -85,8 +86,9 @@ def draw_2c(rng: np.random.Generator, n: int, p: int = 100, q: int = 100,
     idx = rng.integers(0, p, size=(n, T))  # (n, T) distractor candidates
     idx[:, 0] = b
     idx[:, 1] = x + label
-    idx[np.arange(n), lengths - 1] = e  # the step where e is input
-    idx[np.arange(T)[None, :] >= lengths[:, None]] = -1  # -1 past the end
+    if pad:
+        idx[np.arange(n), lengths - 1] = e  # the step where e is input
+        idx[np.arange(T)[None, :] >= lengths[:, None]] = -1  # -1 past the end
     return idx, label, k, lengths
 
 
