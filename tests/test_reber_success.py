@@ -91,5 +91,5 @@ def test_frozen_forward_equals_the_one_net_step(settings, fast_exp):
 def _frozen_outputs(net, z_reset, fz, x_index, L, fast_exp) -> np.ndarray:
     frozen.freeze(net, fz)
     out = np.zeros((L, fz.y.shape[1]))
-    assert frozen.first_wrong(fz, net.setup, z_reset, x_index, np.ones((L, out.shape[1]), dtype=bool), L, out, fast_exp) == -1
+    assert frozen.first_wrong(fz, net.setup, z_reset, x_index, np.ones((L, out.shape[1]), dtype=bool), 0, L, out, fast_exp) == -1
     return out

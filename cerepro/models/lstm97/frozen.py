@@ -70,7 +70,7 @@ def _exp_neg(x, ex, r_buf, k_buf, tail_buf, scale_buf, fast_exp):
 
 
 @njit(cache=True, inline="always", error_model="numpy")
-def _first_wrong(fz, c, x_row, legal_row, length, out, fast_exp):
+def _first_wrong(fz, c, x_row, legal_row, start, length, out, fast_exp):
     """first_wrong's loop; inlined with fast_exp a constant: where both exps are compiled into one function, the
     forward step runs at half the speed."""
     WT, WO, z, zo, net, s, y, sig, ex, r_buf, k_buf, tail_buf, scale_buf = fz
@@ -105,6 +105,10 @@ def _first_wrong(fz, c, x_row, legal_row, length, out, fast_exp):
         for v in range(H):
             hs = s[0, v] if c.h_id else 2.0 * sig[v] - 1.0
             zo[rec0 + v] = z[rec0 + H + C + v // S] * hs
+        if t < start:  # outputs feed nothing back: not needed before `start`
+            for v in range(H):
+                z[rec0 + v] = zo[rec0 + v]
+            continue
         for k in range(K):
             y[0, k] = WO[0, k]
         for k in range(K):
@@ -134,24 +138,25 @@ def _first_wrong(fz, c, x_row, legal_row, length, out, fast_exp):
 
 
 @njit(cache=True, error_model="numpy")
-def _first_wrong_vexp(fz, c, x_row, legal_row, length, out):
-    return _first_wrong(fz, c, x_row, legal_row, length, out, True)
+def _first_wrong_vexp(fz, c, x_row, legal_row, start, length, out):
+    return _first_wrong(fz, c, x_row, legal_row, start, length, out, True)
 
 
 @njit(cache=True, error_model="numpy")
-def _first_wrong_libm(fz, c, x_row, legal_row, length, out):
-    return _first_wrong(fz, c, x_row, legal_row, length, out, False)
+def _first_wrong_libm(fz, c, x_row, legal_row, start, length, out):
+    return _first_wrong(fz, c, x_row, legal_row, start, length, out, False)
 
 
 @njit(cache=True)
-def first_wrong(fz, c, z_reset, x_row, legal_row, length, out, fast_exp):
-    """From the reset state, the steps of one sequence (inputs x_row) up to the first whose outputs do not put
-    the legal units of legal_row[t] strictly on top (kernel.string_correct's rule): that step, or -1 if none.
-    The outputs of every step run are written to out[t] (c: kernel.Setup; fast_exp: models/vexp.py)."""
+def first_wrong(fz, c, z_reset, x_row, legal_row, start, length, out, fast_exp):
+    """From the reset state, steps 0..length-1 of one sequence (inputs x_row) up to the first step t >= start whose
+    outputs do not put the legal units of legal_row[t] strictly on top (kernel.string_correct's rule): that
+    step, or -1 if none. Steps before `start` run without the output units (not checked). The outputs of
+    every checked step are written to out[t] (c: kernel.Setup; fast_exp: models/vexp.py)."""
     reset(fz.z, fz.zo, fz.s, z_reset)
     if fast_exp:
-        return _first_wrong_vexp(fz, c, x_row, legal_row, length, out)
-    return _first_wrong_libm(fz, c, x_row, legal_row, length, out)
+        return _first_wrong_vexp(fz, c, x_row, legal_row, start, length, out)
+    return _first_wrong_libm(fz, c, x_row, legal_row, start, length, out)
 
 
 @njit(cache=True, inline="always")

@@ -45,9 +45,14 @@ def all_correct(net, z_reset, fz, check, cost, out_y, fast_exp):
     """kernel.all_correct's verdict on the frozen net, cheaply (see the module docstring); cost (m,) per string."""
     x_index, legal, lengths, order = check
     frozen.freeze(net, fz)
+    n = order[0]
+    last = cost[n] - 1
+    if cost[n] < PASSED and frozen.first_wrong(fz, net.setup, z_reset, x_index[n], legal[n], last, last + 1, out_y,
+                                               fast_exp) == last:
+        return False  # the front string is still wrong at the step it failed last time
     for pos in range(order.shape[0]):
         n = order[pos]
-        f = frozen.first_wrong(fz, net.setup, z_reset, x_index[n], legal[n], lengths[n], out_y, fast_exp)
+        f = frozen.first_wrong(fz, net.setup, z_reset, x_index[n], legal[n], 0, lengths[n], out_y, fast_exp)
         if f < 0:
             cost[n] = PASSED + lengths[n]
             continue
