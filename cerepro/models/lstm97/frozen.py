@@ -5,7 +5,8 @@ here all rows advance together over the columns (W transposed once per frozen ne
 and vectorise, and each row still adds its terms in kernel.step's order: bias, input, then columns 1+I..M-1.
 The squashing functions use math.exp or its vectorised copy where that gives the same bits (models/vexp.py).
 So every output equals kernel.step's with learn=False, bit for bit (tests/test_reber_success.py); a sequence
-stops at its first wrong prediction (Exp 1's success test).
+stops at its first wrong prediction (Exp 1's success test), and steps before a given one may skip the
+output units.
 
 Scope: the 1997 layout (Setup.gates == 2) with one-hot inputs (Exp 1).
 """
