@@ -61,7 +61,7 @@ def trained_steps(protocol: str, cfg: Any, seed: int, row_key: str, trial: int, 
             steps, n, block = steps + int(lengths.sum()), n - lengths.shape[0], block + 1
         return steps
     if protocol == "longlag":
-        from cerepro.protocols.longlag import trial as longlag
+        from cerepro.protocols.longlag import source as longlag
 
         return int(longlag.Source(cfg, seeding.stream(tseed, "train")).take(n).lengths.sum()) if n else 0
     from cerepro.generators import reber

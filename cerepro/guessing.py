@@ -22,7 +22,7 @@ from cerepro.models.rtrl import architecture as guessed_net
 from cerepro.models.rtrl.arch import RNNArch
 from cerepro.models.rtrl.kernel import make_setup
 from cerepro.protocols.common import RUNNING, SUCCESS, Trial
-from cerepro.protocols.longlag import trial as longlag
+from cerepro.protocols.longlag import source as longlag_source, trial as longlag
 from cerepro.protocols.online import trial as online
 
 Batch = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # x_index, x_dense, t_row, t_table, lengths
@@ -92,7 +92,7 @@ def run_longlag_trial(cfg, seed: int, row_key: str, trial: int, progress: Callab
     """One guessing trial on an Exp 2 row (longlag protocol, success_test online)."""
     tr = Trial(cfg, seed, row_key, trial, progress, build=False)
     a = guessed_net(cfg, *cfg.sizes())
-    compact = longlag.Source(cfg, tr.stream("check")).take(cfg.success_window)
+    compact = longlag_source.Source(cfg, tr.stream("check")).take(cfg.success_window)
     t_row = np.where(compact.score, compact.t_index, -1)  # (n, T): the judged steps, naming the one-hot target unit
     batch = (compact.x_index, np.zeros(compact.x_index.shape + (0,)), t_row, np.eye(cfg.sizes()[1]), compact.lengths)
     won, fields = _guess(tr, a, batch, cfg.tolerance, 0)

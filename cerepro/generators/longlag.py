@@ -70,8 +70,12 @@ def generate_2b(rng: np.random.Generator, n: int, p: int = 100) -> Batch:
     return _encode_2ab(first.astype(np.int64), middle.astype(np.int64), p)
 
 
-def generate_2c(rng: np.random.Generator, n: int, p: int = 100, q: int = 100, p_trigger: float = 0.1) -> Batch:
-    """Task 2c: n sequences (b, x|y, q+k distractors, e) with the target x|y at the step where e is input."""
+def draw_2c(rng: np.random.Generator, n: int, p: int = 100, q: int = 100, p_trigger: float = 0.1,
+            pad: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Task 2c's random part: (input units (n, T) with e at the last step and -1 past the end, label (n,), k (n,),
+    lengths (n,)); without `pad`, the inputs lack e and the -1s (the caller writes them: protocols/longlag/source.py).
+
+    generate_2c wraps it into a Batch with dense targets."""
     if p < 1 or q < 0:
         raise ValueError("need p >= 1 and q >= 0")
     e, b, x = p, p + 1, p + 2
@@ -79,13 +83,19 @@ def generate_2c(rng: np.random.Generator, n: int, p: int = 100, q: int = 100, p_
     k = rng.geometric(p_trigger, size=n) - 1  # (n,) extra distractors before e; P(k) = 0.1 * 0.9^k
     lengths = (q + k + 3).astype(np.int64)  # (n,) inputs b, x|y, q+k distractors, e
     T = int(lengths.max())
-    steps = np.arange(T)[None, :]  # (1, T)
     idx = rng.integers(0, p, size=(n, T))  # (n, T) distractor candidates
     idx[:, 0] = b
     idx[:, 1] = x + label
-    idx[np.arange(n), lengths - 1] = e  # the step where e is input
-    idx[steps > lengths[:, None] - 1] = -1  # -1 past the end
-    targets, mask = end_targets(np.eye(2)[label], lengths, T)  # (n, T, 2) outputs (x, y), only where e is input
+    if pad:
+        idx[np.arange(n), lengths - 1] = e  # the step where e is input
+        idx[np.arange(T)[None, :] >= lengths[:, None]] = -1  # -1 past the end
+    return idx, label, k, lengths
+
+
+def generate_2c(rng: np.random.Generator, n: int, p: int = 100, q: int = 100, p_trigger: float = 0.1) -> Batch:
+    """Task 2c: n sequences (b, x|y, q+k distractors, e) with the target x|y at the step where e is input."""
+    idx, label, k, lengths = draw_2c(rng, n, p, q, p_trigger)
+    targets, mask = end_targets(np.eye(2)[label], lengths, idx.shape[1])  # (n, T, 2) outputs (x, y), only where e is input
     return Batch(
         input_index=idx,
         inputs=None,

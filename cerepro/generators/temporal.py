@@ -9,6 +9,8 @@ significant), which is the paper's listing order Q, R, S, U (, V, A, B, C); one-
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from cerepro.generators.base import Batch, end_targets
@@ -48,8 +50,6 @@ def generate(
     idx = idx.astype(np.int64)
     classes = (bits * (1 << np.arange(k - 1, -1, -1))).sum(axis=1).astype(np.int64)  # (n,) binary, X=0 Y=1
     targets, mask = end_targets(np.eye(1 << k)[classes], lengths, T)  # (n, T, 2**k) one-hot class at the last step
-    text = _UNIT_BYTES[np.maximum(idx, 0)]  # (n, T) characters (padding: read by nobody)
-    symbols = tuple(text[i, : lengths[i]].tobytes().decode("ascii") for i in range(n))
     return Batch(
         input_index=idx,
         inputs=None,
@@ -57,9 +57,30 @@ def generate(
         target_mask=mask,
         lengths=lengths,
         n_in=len(UNITS),
-        symbols=symbols,
+        symbols=Texts(idx, lengths),
         info={"classes": classes, "positions": positions.astype(np.int64), "class_names": CLASS_NAMES.get(k)},
     )
+
+
+class Texts(Sequence):
+    """The sequences as strings, each decoded when it is read (the trial loops read none of them)."""
+
+    def __init__(self, idx: np.ndarray, lengths: np.ndarray):
+        self.idx, self.lengths = idx, lengths
+
+    def __len__(self) -> int:
+        return int(self.lengths.shape[0])
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return tuple(self[j] for j in range(*i.indices(len(self))))
+        i = range(len(self))[i]  # negative indices; IndexError past the end
+        return _UNIT_BYTES[self.idx[i, : self.lengths[i]]].tobytes().decode("ascii")
+
+    def __eq__(self, other) -> bool:  # as the tuple of strings it stands for
+        return isinstance(other, Sequence) and tuple(self) == tuple(other)
+
+    __hash__ = None
 
 
 def generate_6a(rng: np.random.Generator, n: int) -> Batch:

@@ -26,7 +26,7 @@ from cerepro.models.lstm97 import lanes as LK
 from cerepro.models.numba_noalias import NOALIAS
 from cerepro.protocols.common import DIVERGED, RUNNING, SUCCESS, Trial
 from cerepro.protocols.longlag import kernel as LLK
-from cerepro.protocols.longlag import trial as longlag
+from cerepro.protocols.longlag import source as longlag
 from cerepro.protocols.online import kernel as OK
 from cerepro.protocols.online import trial as online
 

@@ -15,63 +15,12 @@ from typing import Callable
 
 import numpy as np
 
-from cerepro.generators import TASKS
 from cerepro.models.common import Net
 from cerepro.protocols.common import DIVERGED, SUCCESS, Trial
 from cerepro.protocols.longlag import kernel
 from cerepro.protocols.longlag.kernel import Compact
+from cerepro.protocols.longlag.source import Source
 from cerepro.protocols.longlag.settings import SUCCESS_TESTS, LongLagRow
-
-BLOCK = 250  # sequences per draw from the data stream: the data do not depend on `chunk` (not in config_hash)
-
-
-def draw(cfg: LongLagRow, rng: np.random.Generator, n: int) -> Compact:
-    """n sequences of the row's task in compact form."""
-    batch = TASKS[cfg.task].sample(rng, n, cfg)
-    t_index = np.full(batch.target_mask.shape, -1, dtype=np.int64)  # (n, T)
-    rows, steps = np.nonzero(batch.target_mask)
-    t_index[rows, steps] = batch.targets[rows, steps].argmax(axis=1)
-    if cfg.judged_steps == "all":
-        score = batch.target_mask.copy()
-    else:
-        score = np.zeros_like(batch.target_mask)
-        score[np.arange(batch.n), batch.info["final_step"]] = True  # the step that predicts the last element
-    return Compact(np.asarray(batch.input_index, dtype=np.int64), t_index, score, np.asarray(batch.lengths, dtype=np.int64))
-
-
-class Source:
-    """The sequences of a stream, drawn from `rng` in blocks of BLOCK so that the chunking cannot change them."""
-
-    def __init__(self, cfg: LongLagRow, rng: np.random.Generator):
-        self.cfg, self.rng, self.parts, self.offset = cfg, rng, [], 0
-
-    def take(self, n: int) -> Compact:
-        """The next n sequences."""
-        while sum(p.lengths.shape[0] for p in self.parts) - self.offset < n:
-            self.parts.append(draw(self.cfg, self.rng, BLOCK))
-        whole = _concat(self.parts)
-        chunk = Compact(*(a[self.offset : self.offset + n] for a in whole))
-        used = self.offset + n
-        self.parts = [Compact(*(a[used:] for a in whole))] if used < whole.lengths.shape[0] else []
-        self.offset = 0
-        T = int(chunk.lengths.max())  # trim the padding of the blocks left in the buffer
-        return Compact(chunk.x_index[:, :T], chunk.t_index[:, :T], chunk.score[:, :T], chunk.lengths)
-
-
-def _concat(parts: list[Compact]) -> Compact:
-    """Stack compact blocks of different lengths T, padding with -1 / False."""
-    T = max(part.x_index.shape[1] for part in parts)
-    n = sum(part.lengths.shape[0] for part in parts)
-    padded = [np.full((n, T), fill, dtype=getattr(parts[0], f).dtype) for f, fill in (("x_index", -1), ("t_index", -1),
-                                                                                      ("score", False))]
-    row = 0
-    for part in parts:  # (one copy per part: np.pad and concatenate made two)
-        k, t = part.x_index.shape
-        for out, a in zip(padded, part[:3]):
-            out[row : row + k, :t] = a
-        row += k
-    return Compact(*padded, np.concatenate([p.lengths for p in parts]))
-
 
 def _scratch(T: int, K: int) -> kernel.Scratch:
     return kernel.Scratch(np.zeros((T, K)), np.zeros((T, K)), np.zeros(T, dtype=np.bool_))

@@ -3,11 +3,14 @@
 kernel.all_correct runs the frozen net over whole check strings, the last failing string first. A failing net
 (nearly every test of a trial) is proven failing by any one wrong prediction, so this test
   * stops a string at its first wrong prediction (models/lstm97/frozen.py runs the net step by step);
+  * re-checks the front string at the step where it failed last time first, running the steps before it
+    without the output units (they feed nothing back): still wrong there, the test has failed;
   * tries first the strings that failed most cheaply last time: the test order starts with the shortest
     strings and is kept sorted by each string's cost at its last test (steps to its first wrong prediction; a
     string that passed costs its length plus more than any failure), a failing string is moved in front of
     the first dearer one;
-  * runs the frozen net's forward pass with all rows interleaved (vectorised, the same sums).
+  * runs the frozen net's forward pass with all rows interleaved (vectorised, the same sums), compiled once
+    per exp (frozen.first_wrong).
 It passes only when every string was run to its end with every prediction right: the verdict is kernel.all_correct's
 for every net, so a trial's record does not change (tests/test_reber_success.py holds both to each other, and to
 the committed ledger). The loop is kernel.train_until_success with this test, calling the 1997 step directly.
@@ -41,31 +44,18 @@ def prepare(net, check) -> tuple[frozen.Frozen, np.ndarray]:
 
 
 @njit(cache=True, error_model="numpy")
-def all_correct(net, z_reset, fz, check, cost, fast_exp):
+def all_correct(net, z_reset, fz, check, cost, out_y, fast_exp):
     """kernel.all_correct's verdict on the frozen net, cheaply (see the module docstring); cost (m,) per string."""
     x_index, legal, lengths, order = check
     frozen.freeze(net, fz)
-    WT, WO, z, zo, net_in, s, y, sig, ex, r_buf, k_buf, tail_buf, scale_buf = fz
-    c = net.setup
-    K = y.shape[1]
+    n = order[0]
+    last = cost[n] - 1
+    if cost[n] < PASSED and frozen.first_wrong(fz, net.setup, z_reset, x_index[n], legal[n], last, last + 1, out_y,
+                                               fast_exp) == last:
+        return False  # the front string is still wrong at the step it failed last time
     for pos in range(order.shape[0]):
         n = order[pos]
-        frozen.reset(z, zo, s, z_reset)
-        f = -1
-        for t in range(lengths[n]):  # stop at the first wrong prediction (kernel.string_correct's rule)
-            frozen.forward_step(WT, WO, z, zo, net_in, s, y, sig, ex, r_buf, k_buf, tail_buf, scale_buf, c, x_index[n, t],
-                                fast_exp)
-            lo = np.inf
-            hi = -np.inf
-            for k in range(K):
-                if legal[n, t, k]:
-                    if y[0, k] < lo:
-                        lo = y[0, k]
-                elif y[0, k] > hi:
-                    hi = y[0, k]
-            if not lo > hi:
-                f = t
-                break
+        f = frozen.first_wrong(fz, net.setup, z_reset, x_index[n], legal[n], 0, lengths[n], out_y, fast_exp)
         if f < 0:
             cost[n] = PASSED + lengths[n]
             continue
@@ -90,6 +80,6 @@ def train_until_success(net, ws, pool, order, check, lr, check_every, presented_
         seq_sse[i] = sse
         if not np.isfinite(sse):
             return DIVERGED, i + 1
-        if (presented_before + i + 1) % check_every == 0 and all_correct(net, ws.z_reset, fz, check, cost, fast_exp):
+        if (presented_before + i + 1) % check_every == 0 and all_correct(net, ws.z_reset, fz, check, cost, out_y, fast_exp):
             return SUCCESS, i + 1
     return RUNNING, order.shape[0]
