@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test test-all bench all-experiments quick-experiments clean
+.PHONY: install run test test-all bench all-experiments quick-experiments explain clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,7 +28,7 @@ bench: install  ## time-steps per second of each kernel and of its numpy referen
 
 # Both experiment targets resume: the ledger skips finished trials, so re-running after Ctrl-C loses little.
 # RUN_ARGS is passed to every run, e.g. RUN_ARGS="--executor dask --scheduler tcp://host:8786" (README).
-EXPERIMENTS := exp1 exp2a exp2b exp2c exp3a exp3b exp3c exp4 exp5 exp6a exp6b xor cerg
+EXPERIMENTS := exp1 exp2a exp2b exp2c exp3a exp3b exp3c exp4 exp5 exp6a exp6b xor cerg error-flow
 RUN_ARGS ?=
 # Smoke scale: every row, variant and baseline trains and is tabled (labelled "reduced"); 2 trials, 3,000 sequences,
 QUICK := --trials 2 --max-sequences 3000
@@ -47,6 +47,9 @@ all-experiments: install  ## every experiment, all rows, variants and baselines,
 quick-experiments: install  ## every experiment at a labelled reduced scale into $(QUICK_OUT) (~6 min on 2 cores)
 	$(foreach e,$(EXPERIMENTS),$(BIN)/cerepro run $(e) --variants all --baselines $(or $(QUICK_$(e)),$(QUICK)) --out $(QUICK_OUT) $(RUN_ARGS)$(newline))
 	$(BIN)/cerepro report --out $(QUICK_OUT)
+
+explain: install  ## every hypothesis on every 1997 LSTM row at screening scale -> results/HYPOTHESES.md (resumes)
+	$(BIN)/cerepro explain $(RUN_ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
