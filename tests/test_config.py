@@ -169,3 +169,13 @@ def test_show_prints_the_settings_of_the_rows_model_and_all_of_them_with_all():
     assert {"forget_gate", "hidden_units"} <= set(everything) and set(lstm) < set(everything)
     rtrl = next(r for r in yaml.safe_load(CliRunner().invoke(cli.main, ["show", "exp1"]).output)["rows"] if r["model"] == "rtrl")
     assert "hidden_units" in rtrl and "blocks" not in rtrl and "output_gate_bias" not in rtrl
+
+
+def test_make_all_experiments_runs_every_shipped_experiment():
+    from pathlib import Path
+
+    from cerepro import catalog
+
+    makefile = (Path(__file__).resolve().parent.parent / "Makefile").read_text()
+    line = next(l for l in makefile.splitlines() if l.startswith("EXPERIMENTS :="))
+    assert sorted(line.split(":=")[1].split()) == sorted(catalog.outline(p).name for p in catalog.experiments())
