@@ -1,20 +1,6 @@
 """Which engine runs a run's trials, in which order, and how busy the workers were (docs/throughput.md).
 
-Order: longest expected first, so that a row's last long trials do not run alone at the end. A trial's
-expected CPU cost is its expected training sequences (the same trial of the same row under another variant
-in the ledger, else the mean of the row's finished trials, else half its cap; never above the cap) times the
-steps of a sequence times the weights of the net.
-
-Engines: `one` trains one net per kernel call (every protocol and model); `lanes` trains a row's trials in the
-SIMD lanes of one call (protocols/lanes.py: the 1997 LSTM on the online and long-lag 2c rows); `auto` uses the
-lanes for the rows where they pay (at least MIN_LANES[protocol] trials per worker; 2c up to q, p = LONG_LAG_PAYS)
-and one net elsewhere. Records are identical either way.
-
-Local execution: worker processes take work from one shared list in that order. A lane-served row is worked
-by a lane engine per worker, each taking that row's trials one by one as its lanes free up, so the workers
-share a row's trials to the end; any other trial is one unit of work. `idle_fraction` says how much of the
-workers' time went unused between the first trial's start and the last trial's end: 1 - (summed trial wall
-time) / (workers x that span); a lane trial's wall time is its share of its engine's (protocols/lanes.py).
+Details: docs/throughput.md, "Engines, order and idle time (scheduling.py)".
 """
 
 from __future__ import annotations

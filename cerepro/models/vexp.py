@@ -1,21 +1,6 @@
 """exp(x) that LLVM can vectorise and that gives the same bits as `math.exp` here, or is not used.
 
-Every kernel computes its squashing functions with `math.exp`, which numba compiles to a call of the C
-library's exp: one scalar call per value, even in the lane kernels (models/lstm97/lanes.py), where it would
-otherwise be the one thing that stays scalar. glibc 2.28 and later computes exp, on CPUs with FMA, by the
-algorithm of ARM's optimized-routines (sysdeps/ieee754/dbl-64/e_exp.c, the `__exp_fma` variant): a range
-reduction x = k ln2/128 + r, a 128-entry table of 2^(i/128) and a degree-5 polynomial, with fused
-multiply-adds at the places the compiled library has them. `exp_neg` below performs the same IEEE operations
-in the same order (its comments name the library's steps), so it returns the same bits wherever the
-library takes its main path (2^-54 <= |x| < 512) or its tiny-argument path (1 + x); every other argument
-(|x| >= 512, inf, NaN) goes to `math.exp` itself.
-
-The table is computed from its definition (2^(i/128) split into a double and a relative tail, both correctly
-rounded) and equals glibc's. Whether the library at hand is that library is tested, not assumed: `available()`
-compares `exp_neg` with `math.exp` on values that reach every table entry and both sides of every rounding
-boundary of the reduction, and the lane kernels use this exp only if all are equal (docs/throughput.md).
-Elsewhere (another libc, a CPU without FMA, where glibc picks its non-fused variant) they fall back to
-`math.exp`, with the same numbers and less speed.
+Details: docs/throughput.md, "A vectorisable exp with the C library's bits (models/vexp.py)".
 """
 
 from __future__ import annotations

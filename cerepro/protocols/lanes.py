@@ -1,16 +1,7 @@
 """A row's trials in the lanes of one kernel (models/lstm97/lanes.py): the online protocol (Exps 3-6, XOR) and
 the long-lag task 2c, every record bit-identical to the one-net trial loop's (protocols/online, longlag).
 
-Each lane runs one trial at a time and goes through the one-net loop's phases on its own: TRAIN (fresh
-sequences from the trial's own streams, in the blocks the one-net loop draws; the stop rule after each
-sequence), CHECK (Exp 3's ST1/ST2 check set, frozen, in the trial's move-to-front order), TEST (the final test
-set, frozen); the other lanes train on meanwhile. The compiled `advance` runs ticks until a lane needs Python:
-its next block of data, or its trial's record. A finished lane takes the next trial from the queue (`claim`),
-and when half of the lanes have nothing left to do the rest move together into fewer lanes (compaction), so
-that the tail of a row does not drag idle lanes along.
-
-Served (`serves`): the 1997 LSTM with per-step updates, on online rows and on long-lag 2c rows with the
-online success test; every sequence has its only target at its last step. Other rows run one net per call.
+Details: docs/throughput.md, "The lane driver (protocols/lanes.py)".
 """
 
 from __future__ import annotations

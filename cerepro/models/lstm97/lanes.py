@@ -1,18 +1,8 @@
 """Many 1997-LSTM nets in the SIMD lanes of one compiled loop: the one-net step (kernel.py) lane by lane.
 
-L nets of one architecture (one row's trials) advance together, one time step per `tick`; every array has a
-trailing lane axis, and the innermost loops run over the lanes, so the compiler turns them into vector
-instructions. Each lane runs its own sequence: lanes start and end their sequences at different ticks (no
-padding), and the driver (protocols/lanes.py) says per lane and tick what the input is, whether there is a
-target, and whether the lane learns. A lane performs exactly the float operations of kernel.step, in the
-same order, on its own net and data, so its numbers are bit-identical to the one-net engine's
-(tests/test_lanes.py); the exp is `math.exp` or models/vexp.py's vectorisable copy of it, which is used only
-where it gives the same bits (vexp.available()).
-
-Scope: per-step updates (the rule of every online and long-lag row); a target at a lane's step is handled by
-that lane alone (`_learn_lane`), which is cheap when targets are rare (one per sequence in Exps 2c-6).
-
-Shapes: U hidden rows, M hidden columns, K outputs, Mo output columns, H cells, C blocks (arch.py), L lanes.
+Each lane performs kernel.step's float operations in the same order on its own net and data: bit-identical
+numbers (tests/test_lanes.py). Shapes: trailing lane axis L on every array.
+Details: docs/throughput.md, "The lane kernel (models/lstm97/lanes.py)".
 """
 
 from __future__ import annotations

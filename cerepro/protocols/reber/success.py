@@ -1,19 +1,6 @@
 """Table 1's success test after every training string, made cheap for the 1997 LSTM (the verdicts are the same).
 
-kernel.all_correct runs the frozen net over whole check strings, the last failing string first. A failing net
-(nearly every test of a trial) is proven failing by any one wrong prediction, so this test
-  * stops a string at its first wrong prediction (models/lstm97/frozen.py runs the net step by step);
-  * re-checks the front string at the step where it failed last time first, running the steps before it
-    without the output units (they feed nothing back): still wrong there, the test has failed;
-  * tries first the strings that failed most cheaply last time: the test order starts with the shortest
-    strings and is kept sorted by each string's cost at its last test (steps to its first wrong prediction; a
-    string that passed costs its length plus more than any failure), a failing string is moved in front of
-    the first dearer one;
-  * runs the frozen net's forward pass with all rows interleaved (vectorised, the same sums), compiled once
-    per exp (frozen.first_wrong).
-It passes only when every string was run to its end with every prediction right: the verdict is kernel.all_correct's
-for every net, so a trial's record does not change (tests/test_reber_success.py holds both to each other, and to
-the committed ledger). The loop is kernel.train_until_success with this test, calling the 1997 step directly.
+Details: docs/throughput.md, "Table 1's cheap success test (protocols/reber/success.py)".
 """
 
 from __future__ import annotations
