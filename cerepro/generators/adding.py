@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cerepro.generators.base import Batch, end_targets
+from cerepro.generators.base import Batch, end_batch
 
 
 def sample_lengths(rng: np.random.Generator, n: int, T: int) -> np.ndarray:
@@ -59,9 +59,8 @@ def pair_batch(values: np.ndarray, marked: np.ndarray, lengths: np.ndarray, targ
     marked steps (n, 2), the target (n,) at the last step; info["marked"], the extras, info["target"]."""
     Tmax = values.shape[1]
     values[np.arange(Tmax)[None, :] >= lengths[:, None]] = 0.0  # zero padding
-    targets, mask = end_targets(target[:, None], lengths, Tmax)  # (n, Tmax, 1), (n, Tmax): last step only
     inputs = np.stack([values, marker_line(marked, lengths, Tmax)], axis=2)  # (n, Tmax, 2): (value, marker)
-    return Batch(None, inputs, targets, mask, lengths, 2, info={"marked": marked, **info, "target": target})
+    return end_batch(target[:, None], lengths, Tmax, inputs=inputs, n_in=2, info={"marked": marked, **info, "target": target})
 
 
 def generate_adding(rng: np.random.Generator, n: int, T: int = 100) -> Batch:

@@ -68,11 +68,13 @@ def pad(sequences: list[np.ndarray], fill: float | int = 0) -> np.ndarray:
     return out
 
 
-def end_targets(values: np.ndarray, lengths: np.ndarray, T: int) -> tuple[np.ndarray, np.ndarray]:
-    """Targets given only at each sequence's last step: (targets (n, T, K) holding values (n, K) there, mask (n, T))."""
+def end_batch(values: np.ndarray, lengths: np.ndarray, T: int, *, input_index: np.ndarray | None = None,
+              inputs: np.ndarray | None = None, n_in: int, symbols: Any = None, info: dict[str, Any] | None = None) -> Batch:
+    """A Batch whose targets (values (n, K)) are given only at each sequence's last step: targets (n, T, K),
+    mask (n, T)."""
     rows = np.arange(lengths.shape[0])
     targets = np.zeros((lengths.shape[0], T, values.shape[1]))
     targets[rows, lengths - 1] = values
     mask = np.zeros((lengths.shape[0], T), dtype=bool)
     mask[rows, lengths - 1] = True
-    return targets, mask
+    return Batch(input_index, inputs, targets, mask, lengths, n_in, symbols, info)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cerepro.generators.base import Batch, end_targets
+from cerepro.generators.base import Batch, end_batch
 
 EXTRA_2C = ("e", "b", "x", "y")  # units p .. p+3 of task 2c, after the p distractors
 
@@ -95,14 +95,5 @@ def draw_2c(rng: np.random.Generator, n: int, p: int = 100, q: int = 100, p_trig
 def generate_2c(rng: np.random.Generator, n: int, p: int = 100, q: int = 100, p_trigger: float = 0.1) -> Batch:
     """Task 2c: n sequences (b, x|y, q+k distractors, e) with the target x|y at the step where e is input."""
     idx, label, k, lengths = draw_2c(rng, n, p, q, p_trigger)
-    targets, mask = end_targets(np.eye(2)[label], lengths, idx.shape[1])  # (n, T, 2) outputs (x, y), only where e is input
-    return Batch(
-        input_index=idx,
-        inputs=None,
-        targets=targets,
-        target_mask=mask,
-        lengths=lengths,
-        n_in=p + 4,
-        symbols=None,  # use unit_names_2c(p) to render
-        info={"label": label.astype(np.int64), "k": k.astype(np.int64), "final_step": lengths - 1},
-    )
+    return end_batch(np.eye(2)[label], lengths, idx.shape[1], input_index=idx, n_in=p + 4,  # outputs (x, y) where e is input
+                     info={"label": label.astype(np.int64), "k": k.astype(np.int64), "final_step": lengths - 1})

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from cerepro.generators.base import Batch, end_targets
+from cerepro.generators.base import Batch, end_batch
 
 UNITS = "EBabcdXY"  # unit k <-> UNITS[k]
 INDEX = {c: k for k, c in enumerate(UNITS)}
@@ -49,17 +49,9 @@ def generate(
     idx[np.arange(T)[None, :] >= lengths[:, None]] = -1  # padding
     idx = idx.astype(np.int64)
     classes = (bits * (1 << np.arange(k - 1, -1, -1))).sum(axis=1).astype(np.int64)  # (n,) binary, X=0 Y=1
-    targets, mask = end_targets(np.eye(1 << k)[classes], lengths, T)  # (n, T, 2**k) one-hot class at the last step
-    return Batch(
-        input_index=idx,
-        inputs=None,
-        targets=targets,
-        target_mask=mask,
-        lengths=lengths,
-        n_in=len(UNITS),
-        symbols=Texts(idx, lengths),
-        info={"classes": classes, "positions": positions.astype(np.int64), "class_names": CLASS_NAMES.get(k)},
-    )
+    return end_batch(np.eye(1 << k)[classes], lengths, T, input_index=idx, n_in=len(UNITS),  # one-hot class (2**k) at the end
+                     symbols=Texts(idx, lengths),
+                     info={"classes": classes, "positions": positions.astype(np.int64), "class_names": CLASS_NAMES.get(k)})
 
 
 class Texts(Sequence):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cerepro.generators.base import Batch, end_targets
+from cerepro.generators.base import Batch, end_batch
 
 VARIANTS = ("a", "b", "c")
 
@@ -46,16 +46,8 @@ def generate(
     else:
         clean = np.where(sign > 0, 1.0, 0.0)
         target = clean.copy()
-    targets, mask = end_targets(target[:, None], lengths, Tmax)  # (n, Tmax, 1), (n, Tmax): last step only
-    return Batch(
-        input_index=None,
-        inputs=x[:, :, None],  # (n, Tmax, 1)
-        targets=targets,
-        target_mask=mask,
-        lengths=lengths,
-        n_in=1,
-        info={"sign": sign, "clean_target": clean, "target": target},
-    )
+    return end_batch(target[:, None], lengths, Tmax, inputs=x[:, :, None], n_in=1,  # inputs (n, Tmax, 1); target at the end
+                     info={"sign": sign, "clean_target": clean, "target": target})
 
 
 def generate_3a(rng: np.random.Generator, n: int, T: int = 100, N: int = 3) -> Batch:

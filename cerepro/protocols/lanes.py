@@ -102,9 +102,9 @@ def _begin(nets, w, setup, st, data, chk, h, k):
         length = data.lengths[k, n]
     LK.reset_lane(nets, w, k, learn)
     lr = lane.lr
-    if setup.lr_scale == 1:
+    if setup.net.lr_scale == 1:
         lr = lr / length
-    elif setup.lr_scale == 2:
+    elif setup.net.lr_scale == 2:
         lr = lr * length
     h.busy[k], h.t[k], h.length[k], h.n[k], h.in_check[k], h.learn[k], h.lr[k] = True, 0, length, n, lane.phase == CHECK, learn, lr
     if learn:
@@ -246,7 +246,7 @@ def advance(nets, w, setup, st, h, data, chk, stop, win_err, win_wrong, totals, 
     """Run ticks until a lane waits for Python, every lane is idle, or max_ticks; returns the training
     sequences finished in this call."""
     L = st.shape[0]
-    I = setup.n_in
+    I = setup.net.n_in
     for k in range(L):  # lanes Python has just given data or a trial
         if not h.busy[k] and st[k].phase in (TRAIN, CHECK, TEST):
             _begin(nets, w, setup, st, data, chk, h, k)

@@ -14,24 +14,15 @@ import numpy as np
 from numba import njit
 
 from cerepro.models import vexp
+from cerepro.models.lstm97.kernel import Setup, make_setup
 from cerepro.models.numba_noalias import fast_jit
-
-LR_SCALES = ("none", "mean", "length")  # as arch.LR_SCALES: the lr as given, divided by or times the length
 
 
 class LaneSetup(NamedTuple):
-    """The architecture and the learning switches, shared by all lanes."""
+    """The one-net kernel's Setup (the architecture and learning switches), shared by all lanes, and two lane
+    switches."""
 
-    n_in: int  # I
-    n_out: int  # K
-    n_blocks: int  # C
-    block_size: int  # S
-    output_gate: bool  # False: y^out is 1 ("no og", Exp 2a/2b)
-    g1: bool  # g logistic in [0, 1] (else g2 in [-2, 2])
-    h_id: bool  # h the identity (else h1 in [-1, 1])
-    out_linear: bool  # linear output units (a variant)
-    out_deriv: bool  # e_k keeps f'_k (eq. 19)
-    lr_scale: int  # index into LR_SCALES
+    net: Setup  # kernel.make_setup: per_step is always True here
     one_hot: bool  # inputs are one-hot: one active input unit per step
     fast_exp: bool  # vexp.exp_neg instead of math.exp (same bits; only if vexp.available())
 
@@ -80,9 +71,8 @@ def lane_setup(arch, per_step: bool, output_derivative: bool, lr_scale: str, one
     """The setup of a row's nets (arch: models/lstm97/arch.py LSTMArch). Lanes learn per step only."""
     if not per_step:
         raise ValueError("the lane kernel applies each step's change at once (update: step) only")
-    return LaneSetup(arch.n_in, arch.n_out, arch.n_blocks, arch.block_size, bool(arch.output_gate), arch.g == "g1",
-                     arch.h == "id", arch.output_act == "linear", bool(output_derivative), LR_SCALES.index(lr_scale),
-                     bool(one_hot), vexp.available() if fast_exp is None else bool(fast_exp))
+    return LaneSetup(make_setup(arch, True, bool(output_derivative), lr_scale), bool(one_hot),
+                     vexp.available() if fast_exp is None else bool(fast_exp))
 
 
 def lanes(W_hid: np.ndarray, W_out: np.ndarray, M_hid: np.ndarray, M_out: np.ndarray, z_reset: np.ndarray) -> Lanes:
@@ -93,7 +83,7 @@ def lanes(W_hid: np.ndarray, W_out: np.ndarray, M_hid: np.ndarray, M_out: np.nda
 
 def work(setup: LaneSetup, U: int, M: int, Mo: int, L: int) -> LaneWork:
     """Zeroed activations and scratch for L lanes."""
-    K, C, H = setup.n_out, setup.n_blocks, setup.n_blocks * setup.block_size
+    K, C, H = setup.net.n_out, setup.net.n_blocks, setup.net.n_blocks * setup.net.block_size
     n_ex = (max(U, K), L)
     z = np.zeros
     return LaneWork(z((M, L)), z((Mo, L)), z((U, L)), z((H, L)), z((C, L)), z((C, L)), z((H, L)), z((H, L)),
@@ -144,7 +134,7 @@ def _tick(nets, w, setup, xi, xd, has_target, target, learn, lr):
     target (K, L) the targets where has_target; learn (L,) bool; lr (L,) the lane's lr for this sequence
     (lr_scale applied). Outputs go to w.y (K, L); w.sse[k] accumulates the squared errors of target steps."""
     W_hid, W_out = nets.W_hid, nets.W_out
-    I, K, C, S = setup.n_in, setup.n_out, setup.n_blocks, setup.block_size
+    I, K, C, S = setup.net.n_in, setup.net.n_out, setup.net.n_blocks, setup.net.block_size
     H = C * S
     U, M, L = W_hid.shape
     Mo = W_out.shape[1]
@@ -177,11 +167,11 @@ def _tick(nets, w, setup, xi, xd, has_target, target, learn, lr):
     for j in range(C):
         for k in range(L):
             y_in[j, k] = 1.0 / (1.0 + ex[H + j, k])  # (7)
-            y_out[j, k] = 1.0 / (1.0 + ex[H + C + j, k]) if setup.output_gate else 1.0  # (8)
+            y_out[j, k] = 1.0 / (1.0 + ex[H + C + j, k]) if setup.net.output_gate else 1.0  # (8)
     for v in range(H):
         for k in range(L):
             sg = 1.0 / (1.0 + ex[v, k])
-            if setup.g1:
+            if setup.net.g1:
                 gc[v, k] = sg
                 dgc[v, k] = sg * (1.0 - sg)
             else:
@@ -215,12 +205,12 @@ def _tick(nets, w, setup, xi, xd, has_target, target, learn, lr):
         j = v // S
         for k in range(L):
             s[v, k] += y_in[j, k] * gc[v, k]  # (9) the CEC
-    if not setup.h_id:
+    if not setup.net.h_id:
         exp_rows(s, ex, H, setup.fast_exp, w.r_buf, w.k_buf, w.tail_buf, w.scale_buf)
     for v in range(H):
         j = v // S
         for k in range(L):
-            if setup.h_id:
+            if setup.net.h_id:
                 hs[v, k] = s[v, k]
                 dhs[v, k] = 1.0
             else:
@@ -243,7 +233,7 @@ def _tick(nets, w, setup, xi, xd, has_target, target, learn, lr):
         for v in range(H):
             for k in range(L):
                 y[o, k] += W_out[o, rec0 + v, k] * zo[rec0 + v, k]
-    if not setup.out_linear:
+    if not setup.net.out_linear:
         exp_rows(y, ex, K, setup.fast_exp, w.r_buf, w.k_buf, w.tail_buf, w.scale_buf)
         for o in range(K):
             for k in range(L):
@@ -265,13 +255,13 @@ def _tick(nets, w, setup, xi, xd, has_target, target, learn, lr):
 def _learn_lane(nets, w, setup, k, xi, target, learn, lr):
     """Lane k at a target step: its errors (eq. 19), and if it learns, the weight changes of kernel.step."""
     W_hid, W_out, M_hid, M_out = nets.W_hid, nets.W_out, nets.M_hid, nets.M_out
-    I, K, C, S = setup.n_in, setup.n_out, setup.n_blocks, setup.block_size
+    I, K, C, S = setup.net.n_in, setup.net.n_out, setup.net.n_blocks, setup.net.block_size
     H = C * S
     M, Mo = W_hid.shape[1], W_out.shape[1]
     rec0 = 1 + I
     one_hot = setup.one_hot
     y, z, zo, e_k, back, e_s, e_out = w.y, w.z, w.zo, w.e_k, w.back, w.e_s, w.e_out
-    plain = setup.out_linear or not setup.out_deriv
+    plain = setup.net.out_linear or not setup.net.out_deriv
     sse = w.sse[k]
     for o in range(K):
         d = target[o, k] - y[o, k]
@@ -309,7 +299,7 @@ def _learn_lane(nets, w, setup, k, xi, target, learn, lr):
             if a != 0.0:
                 for m in range(M):
                     W_hid[row, m, k] += a * w.dS_in[v, m, k] * M_hid[row, m]  # (26)
-    if setup.output_gate:
+    if setup.net.output_gate:
         for j in range(C):
             row = H + C + j
             b = lr * e_out[j]
