@@ -276,22 +276,26 @@ class Ledger:
     # claims
 
     def claim(self, experiment: str, row: str, variant: str, config_hash: str, run_seed: int, trials: Iterable[int],
-              owner: Owner) -> dict[int, Owner]:
+              owner: Owner) -> tuple[dict[int, Owner], set[int]]:
         """Claim `trials` of one row configuration for `owner`, in one transaction, except those a live other
-        owner holds (the claims of dead owners are taken over). Returns the trials left to others: trial -> owner."""
+        owner holds (the claims of dead owners are taken over) and those finished since the caller looked.
+        Returns the trials left to others (trial -> owner) and the trials found finished."""
         group = (experiment, row, variant, config_hash, run_seed)
         others: dict[int, Owner] = {}
         with self.transaction():
+            finished = {t for (t,) in self.db.execute(f"SELECT trial FROM trials WHERE {_where(GROUP)}", group)}
             held = {t: Owner(h, p, s) for t, h, p, s in
                     self.db.execute(f"SELECT trial, host, pid, started FROM claims WHERE {_where(GROUP)}", group)}
             live = {o: o == owner or o.alive() for o in set(held.values())}
             now = time.time()
             for t in trials:
+                if t in finished:
+                    continue
                 if t in held and held[t] != owner and live[held[t]]:
                     others[t] = held[t]
                 else:
                     self.db.execute("INSERT OR REPLACE INTO claims VALUES (?,?,?,?,?,?,?,?,?,?)", (*group, t, *owner, now))
-        return others
+        return others, finished & set(trials)
 
     def release(self, owner: Owner) -> None:
         """Drop every claim of `owner` (at the end of its run, finished or not)."""

@@ -152,8 +152,9 @@ def _claim(ledger: Ledger, rows: tuple[Row, ...], seed: int, owner: Owner):
         done = ledger.finished(*_group(row, seed))
         todo = [t for t in range(row.config.trials) if t not in done]
         skipped += row.config.trials - len(todo)
-        others = ledger.claim(*_group(row, seed), todo, owner) if todo else {}
-        jobs += [(row, t) for t in todo if t not in others]
+        others, now_done = ledger.claim(*_group(row, seed), todo, owner) if todo else ({}, set())
+        skipped += len(now_done)  # finished by another run since `done` was read
+        jobs += [(row, t) for t in todo if t not in others and t not in now_done]
         theirs.update({(i, t): o for t, o in others.items()})
     return jobs, theirs, skipped
 
@@ -169,8 +170,9 @@ def _wait(ledger: Ledger, rows: tuple[Row, ...], theirs: dict[tuple[int, int], O
         done = ledger.finished(*_group(row, seed))
         waited = [t for (j, t) in theirs if j == i]
         open_trials = [t for t in waited if t not in done]
+        others, now_done = ledger.claim(*_group(row, seed), open_trials, owner) if open_trials else ({}, set())
+        open_trials = [t for t in open_trials if t not in now_done]  # finished since `done` was read
         finished += len(waited) - len(open_trials)
-        others = ledger.claim(*_group(row, seed), open_trials, owner) if open_trials else {}
         jobs += [(row, t) for t in open_trials if t not in others]
         still.update({(i, t): o for t, o in others.items()})
     return jobs, still, finished

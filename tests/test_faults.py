@@ -71,7 +71,7 @@ def _claim(out: Path, plan, trials: list[int], owner) -> None:
     row = plan.rows[0]
     ledger = Ledger(out / "ledger.sqlite")
     try:
-        assert ledger.claim(row.experiment, row.name, row.variant, row.config_hash(), plan.seed, trials, owner) == {}
+        assert ledger.claim(row.experiment, row.name, row.variant, row.config_hash(), plan.seed, trials, owner) == ({}, set())
     finally:
         ledger.close()
 
@@ -117,6 +117,31 @@ def test_trials_claimed_by_a_run_that_died_are_taken_over(tmp_path):
     _claim(tmp_path, plan, [0, 1], Owner(socket.gethostname(), dead.pid, "1"))
     events = list(runner.run(plan, 1, tmp_path))
     assert events[0].data["waiting"] == {} and events[-1].data["trials_run"] == 2
+
+
+def test_a_trial_finished_after_the_runner_looked_is_not_claimed_again(tmp_path):
+    """The race behind a trial computed twice: run B reads the finished trials, run A then records trial 0
+    (dropping its claim), B claims. The claim itself must see that trial 0 is done."""
+    from cerepro import plan as planner, runner
+    from cerepro.ledger import Owner
+
+    plan = planner.plan("reber", rows="lstm-3x2-lr0.5", trials=2, max_sequences=200)
+    row = plan.rows[0]
+    record = next(e.data["record"] for e in runner.run(plan, 1, tmp_path / "ref") if e.kind == "trial")
+    group = (row.experiment, row.name, row.variant, row.config_hash(), plan.seed)
+    ledger = Ledger(tmp_path / "ledger.sqlite")
+    try:
+        stale_view = ledger.finished(*group)  # B looks: nothing finished yet
+        ledger.add({"experiment": row.experiment, "row": row.name, "variant": row.variant, "model": row.config.model,
+                    "config_hash": row.config_hash(), "run_seed": plan.seed, "trial": 0},
+                   record, "test")  # A records trial 0
+        todo = [t for t in range(2) if t not in stale_view]
+        others, finished = ledger.claim(*group, todo, Owner.me())
+        assert (others, finished) == ({}, {0})
+        held = {t for (t,) in ledger.db.execute("SELECT trial FROM claims")}
+        assert held == {1}
+    finally:
+        ledger.close()
 
 
 def test_two_real_runs_into_one_folder_compute_each_trial_once(tmp_path):
