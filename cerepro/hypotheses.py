@@ -117,6 +117,8 @@ def resolve(settings: dict[str, Any], row: Row) -> dict[str, Any]:
         if isinstance(rule, dict) and "staggered" in rule:
             if current is not None:
                 continue  # the paper gives values: keep them
+            if key == "output_gate_bias" and not cfg.output_gate:
+                continue  # a net without output gates (2a, 2b) has none to bias
             value: Any = tuple(float(rule["staggered"]) * (j + 1) for j in range(cfg.blocks))
         elif isinstance(rule, dict):
             if current not in rule:

@@ -66,6 +66,7 @@ def test_weight_counts_change_only_where_a_hypothesis_adds_connections():
                                       + (0 if e in ("exp2a", "exp2b") else _io(r)[0] * _io(r)[1])),
         "jku-cell-bias": lambda e, r: r.config.blocks * r.config.block_size if e == "exp1" else 0,
         "input-gate-bias": lambda e, r: {"exp2a": 1, "exp2b": 1, "exp2c": 4}.get(e, 0),
+        "gate-biases": lambda e, r: {"exp2a": 1, "exp2b": 1, "exp2c": 4}.get(e, 0),
         "jku-reset": lambda e, r: 0, "no-output-derivative": lambda e, r: 0, "lr-length": lambda e, r: 0,
     }
     for name, extra in expect_extra.items():
@@ -83,6 +84,28 @@ def test_input_gate_bias_uses_the_staggered_scheme_only_where_the_paper_gives_no
             assert row is None
         else:
             assert row.config.input_gate_bias == tuple(-2.0 * (j + 1) for j in range(base.config.blocks))
+
+
+def test_gate_biases_stagger_both_gates_only_where_the_paper_gives_none():
+    h = BY_NAME["gate-biases"]
+    for e, base in COLUMNS:
+        row = hyp.hypothesis_row(h, base)
+        cfg, staggered = base.config, tuple(-2.0 * (j + 1) for j in range(base.config.blocks))
+        if cfg.input_gate_bias is not None and (cfg.output_gate_bias is not None or not cfg.output_gate):
+            assert row is None, (e.name, base.name)
+            continue
+        assert row.config.input_gate_bias == (cfg.input_gate_bias or staggered)
+        if cfg.output_gate:
+            assert row.config.output_gate_bias == (cfg.output_gate_bias or staggered)
+        else:  # 2a, 2b: no output gate, so nothing to bias: the same net as input-gate-bias
+            assert row.config.output_gate_bias is None
+            assert row.config == hyp.hypothesis_row(BY_NAME["input-gate-bias"], base).config
+
+
+def test_an_output_gate_bias_without_output_gates_is_rejected():
+    _, base = next((e, r) for e, r in COLUMNS if e.name == "exp2a")
+    with pytest.raises(ValueError, match="output_gate_bias needs output gates"):
+        dataclasses.replace(base.config, output_gate_bias=(-2.0,)).validate()
 
 
 def _train_one(row, seed=0, learn_sequences=1):

@@ -46,6 +46,8 @@ class LSTMSettings:
             value = getattr(self, key)
             if value is not None and len(value) != self.blocks:
                 raise ValueError(f"{key} needs one value per block ({self.blocks}), got {len(value)}")
+        if self.output_gate_bias is not None and not self.output_gate:
+            raise ValueError("output_gate_bias needs output gates (output_gate: true)")
 
 
 @dataclass(frozen=True)
