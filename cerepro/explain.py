@@ -215,9 +215,27 @@ def matrix(out_dir: Path, hypotheses: tuple[hyp.Hypothesis, ...], screen: hyp.Sc
                        "partial": sum(c["status"] == "run" and c["scale"] == "partial" for c in mine),
                        "rows": len(mine), "scales": scales, "fixes": fixes, "breaks": breaks})
     return {"columns": [{"experiment": r.experiment, "row": r.name, "paper_table": _table(experiments, r.experiment)} for r in columns],
+            "rows": [_row_summary(r, [c for c in cells if (c["experiment"], c["row"]) == (r.experiment, r.name)])
+                     for r in columns],
             "hypotheses": [{"name": h.name, "title": h.title, "source": h.source, "rationale": h.rationale, "parts": list(h.parts),
                             "settings": h.settings} for h in hypotheses],
             "cells": cells, "scores": scores}
+
+
+def _row_summary(row: Row, cells: list[dict[str, Any]]) -> dict[str, Any]:
+    """One paper row across the hypotheses: which reproduce it, how many ran it (finished or decided), and the
+    closest miss (the run cell nearest the paper: success-rate shortfall first, then |log ratio|)."""
+    run = [c for c in cells if c["status"] == "run" and c["scale"] != "partial"]
+    ok = [{"hypothesis": c["hypothesis"], "scale": c["scale"]} for c in run if c["verdict"] == "reproduced"]
+
+    def distance(c: dict[str, Any]) -> tuple[float, float]:
+        short = max(0.0, (c["paper_success_pct"] or 100.0) - c["success_pct"])
+        return short, abs(np.log(c["ratio"])) if c.get("ratio") else np.inf
+
+    closest = min(run, key=distance) if run else None
+    return {"experiment": row.experiment, "row": row.name, "reproduced_by": ok, "run": len(run),
+            "not_run": sum(c["status"] == "not run" or c.get("scale") == "partial" for c in cells),
+            "closest": None if closest is None else {k: closest.get(k) for k in ("hypothesis", "ratio", "success_pct", "scale")}}
 
 
 def write(out_dir: Path, doc: dict[str, Any]) -> list[Path]:
@@ -260,6 +278,7 @@ def to_markdown(doc: dict[str, Any], figure_name: str | None = None, docs: str =
         lines.append(f"| `{s['hypothesis']}` | {s['reproduced']} / {s['run']} | {s['reproduced_with_faithful']} / {s['rows']} | "
                      f"{', '.join(s['scales']) or '-'} | "
                      f"{', '.join(s['fixes']) or '-'} | {', '.join(s['breaks']) or '-'} | {s['partial']} | {s['not_run']} | {s['no_meaning']} |")
+    lines += _rows_markdown(doc["rows"])
     lines += ["", "## The matrix", ""]
     for table in sorted({c["paper_table"] for c in cols}, key=_table_order):
         mine = [c for c in cols if c["paper_table"] == table]
@@ -273,6 +292,28 @@ def to_markdown(doc: dict[str, Any], figure_name: str | None = None, docs: str =
         parts = f" Parts: {', '.join('`' + p + '`' for p in h['parts'])}." if h["parts"] else ""
         lines += [f"- **`{h['name']}`**: {h['title']}. {h['rationale']}{parts} Source: {h['source']}.", ""]
     return "\n".join(lines)
+
+
+def _rows_markdown(rows: list[dict[str, Any]]) -> list[str]:
+    """Per paper row: the hypotheses that reproduce it, else its closest miss; then the rows no hypothesis reproduces."""
+    reached = [r for r in rows if r["reproduced_by"]]
+    lines = ["", "## Per paper row", "",
+             f"Taking for each row whichever tested configuration does best, {len(reached)} of {len(rows)} rows reproduce: an",
+             "upper bound on what the tested details could reach together if their effects combined freely (the score",
+             "says what each reaches alone). A row counts as run by a hypothesis once its planned trials finished or its",
+             "failures decided it;",
+             "`s` = at screening scale.", "",
+             "| row | reproduced by | run by | closest otherwise (ratio / success %) |", "|---|---|---|---|"]
+    for r in rows:
+        close = r["closest"]
+        miss = "-" if r["reproduced_by"] or close is None else (
+            f"`{close['hypothesis']}` " + (f"{close['ratio']:.2f}x" if close["ratio"] else "none ok")
+            + f" / {close['success_pct']:.0f}%" + (" s" if close["scale"] == "screen" else ""))
+        by = ", ".join(f"`{h['hypothesis']}`" + (" s" if h["scale"] == "screen" else "") for h in r["reproduced_by"]) or "**none**"
+        lines.append(f"| {r['experiment']} {r['row']} | {by} | {r['run']} | {miss} |")
+    resist = [f"{r['experiment']} {r['row']}" for r in rows if not r["reproduced_by"] and r["run"]]
+    lines += ["", f"Rows that resist every hypothesis run on them ({len(resist)}): {', '.join(resist) or 'none'}."]
+    return lines
 
 
 def _cell_text(c: dict[str, Any]) -> str:

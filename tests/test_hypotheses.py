@@ -233,8 +233,26 @@ def test_matrix_is_rebuilt_from_the_ledger_alone_and_matches_the_golden_file(tmp
     # a row where the hypothesis changes nothing counts with the faithful row's verdict among all rows
     assert (score["output-bias"]["reproduced"], score["output-bias"]["reproduced_with_faithful"], score["output-bias"]["rows"]) == (0, 1, 1)
     assert score["no-output-derivative"]["reproduced_with_faithful"] == 0
+    assert doc["rows"] == [{"experiment": "exp6a", "row": "lstm-2x2", "run": 2, "not_run": 3,  # jku partial, two not run
+                            "reproduced_by": [{"hypothesis": "faithful", "scale": "paper"}],
+                            "closest": {"hypothesis": "faithful", "ratio": pytest.approx(39_500 / 31_390), "success_pct": 100.0,
+                                        "scale": "paper"}}]
     text = explain.to_markdown(doc, figure_name="figures/hypotheses.png")
     assert text == (Path(__file__).parent / "golden" / "hypotheses_6a.md").read_text()
+
+
+def test_a_row_no_hypothesis_reproduces_names_its_closest_miss():
+    def run_cell(name, pct, ratio, verdict="differs", scale="paper"):
+        return {"hypothesis": name, "status": "run", "scale": scale, "verdict": verdict, "success_pct": pct,
+                "ratio": ratio, "paper_success_pct": 100.0}
+    _, base = COLUMNS[0]
+    cells = [run_cell("a", 70.0, 1.0), run_cell("b", 95.0, 3.0), run_cell("c", 95.0, 0.5, scale="screen"),
+             {"hypothesis": "d", "status": "not run"}, {"hypothesis": "e", "status": "no meaning"}]
+    summary = explain._row_summary(base, cells)
+    assert summary["reproduced_by"] == [] and summary["run"] == 3 and summary["not_run"] == 1
+    assert summary["closest"]["hypothesis"] == "c"  # 5 points short, |log 0.5| < |log 3|; "a" is 30 points short
+    text = "\n".join(explain._rows_markdown([summary]))
+    assert "| **none** | 3 | `c` 0.50x / 95% s |" in text and f"({1}): {base.experiment} {base.name}." in text
 
 
 def test_prepare_adopts_trials_of_the_same_configuration(tmp_path):
