@@ -183,7 +183,8 @@ def _hypotheses_section(out_dir: Path) -> list[str]:
     path = out_dir / "hypotheses.json"
     if not path.is_file():
         return []
-    scores = json.loads(path.read_text(encoding="utf-8"))["scores"]
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    scores, rows = doc["scores"], doc.get("rows", [])
     lines = ["", "## One explanation?", "",
              "Named deviations from the faithful reading, each applied to every 1997 LSTM row: the matrix is",
              f"[HYPOTHESES.md](HYPOTHESES.md), the reading of it {doc_link('discrepancies.md', out_dir)}.", "",
@@ -191,6 +192,11 @@ def _hypotheses_section(out_dir: Path) -> list[str]:
     for s in scores:
         lines.append(f"| `{s['hypothesis']}` | {s['reproduced']} / {s['run']} | {s['reproduced_with_faithful']} / {s['rows']} | "
                      f"{', '.join(s['fixes']) or '-'} | {', '.join(s['breaks']) or '-'} |")
+    if rows:
+        reached = sum(bool(r["reproduced_by"]) for r in rows)
+        resist = [f"{r['experiment']} {r['row']}" for r in rows if r["run"] and not r["reproduced_by"]]
+        lines += ["", f"Taking for each paper row whichever tested configuration does best, {reached} of {len(rows)} rows "
+                      f"reproduce. Rows that resist every hypothesis run on them ({len(resist)}): {', '.join(resist) or 'none'}."]
     return lines
 
 

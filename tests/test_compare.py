@@ -214,12 +214,16 @@ def test_report_and_compare_link_the_hypothesis_matrix_when_there_is_one(tmp_pat
     assert "HYPOTHESES.md" not in CliRunner().invoke(cli.main, ["compare", "--out", str(out)]).output
     score = {"hypothesis": "output-layer", "reproduced": 2, "run": 9, "reproduced_with_faithful": 3, "rows": 31,
              "fixes": ["exp1/lstm-4x1-lr0.1"], "breaks": []}
-    (out / "hypotheses.json").write_text(json.dumps({"scores": [score]}))
+    rows = [{"experiment": "exp1", "row": "lstm-4x1-lr0.1", "run": 9, "reproduced_by": [{"hypothesis": "output-layer", "scale": "paper"}]},
+            {"experiment": "exp4", "row": "lstm-T100", "run": 8, "reproduced_by": []},
+            {"experiment": "exp4", "row": "lstm-T1000", "run": 0, "reproduced_by": []}]
+    (out / "hypotheses.json").write_text(json.dumps({"scores": [score], "rows": rows}))
     (out / "HYPOTHESES.md").write_text("# matrix\n")
     result = CliRunner().invoke(cli.main, ["report", "--no-mechanism", "--out", str(out)])
     assert result.exit_code == 0, result.output
     text = (out / "REPORT.md").read_text()
     assert "[HYPOTHESES.md](HYPOTHESES.md)" in text
     assert "| `output-layer` | 2 / 9 | 3 / 31 | exp1/lstm-4x1-lr0.1 | - |" in text
+    assert "1 of 3 rows reproduce. Rows that resist every hypothesis run on them (1): exp4 lstm-T100." in text
     compared = CliRunner().invoke(cli.main, ["compare", "--out", str(out)])
     assert compared.exit_code == 0 and "HYPOTHESES.md (cerepro explain)" in compared.output
