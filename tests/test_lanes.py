@@ -128,8 +128,11 @@ def test_vectorised_exp_equals_libm():
 
 
 def test_noalias_flag_reaches_the_kernel():
-    """fast_jit marks array arguments noalias where this numba supports the flag (else it is a plain njit)."""
+    """fast_jit marks array arguments noalias and drops reference counts where this numba supports both flags (else
+    it is a plain njit)."""
     assert numba_noalias.NOALIAS == ("noalias" in _llvm_of_probe())
+    for kernel in (LK.tick, LK._learn_lane, lanes.advance):
+        assert kernel.targetoptions.get("_nrt", True) != numba_noalias.NOALIAS
 
 
 def _llvm_of_probe() -> str:

@@ -14,7 +14,7 @@ from numba import njit
 
 from cerepro import models
 from cerepro.models.lstm97 import lanes as LK
-from cerepro.models.numba_noalias import NOALIAS
+from cerepro.models.numba_noalias import NOALIAS, fast_jit
 from cerepro.protocols.common import DIVERGED, RUNNING, SUCCESS, Trial
 from cerepro.protocols.longlag import kernel as LLK
 from cerepro.protocols.longlag import source as longlag
@@ -143,7 +143,7 @@ def _stopped(st, k, status):
     lane.phase, lane.event = WAIT, FINISHED if status == DIVERGED else NEED_TEST
 
 
-@njit(cache=True)
+@fast_jit(cache=True)
 def _end_training(st, k, y, sse_, target, count, stop, win_err, win_wrong, totals, curve):
     """Lane k finished a training sequence (outputs y[:, k], error sse_[k]; its data target, count): the one-net
     loop's bookkeeping and stop rule."""
@@ -184,7 +184,7 @@ def _end_training(st, k, y, sse_, target, count, stop, win_err, win_wrong, total
     _next_training(st, count, k)
 
 
-@njit(cache=True)
+@fast_jit(cache=True)
 def _end_check(st, k, y, chk, count, stop, totals):
     """Lane k finished a check sequence: online/kernel.evaluate, then ST1/ST2 as train_online reads it."""
     lane = st[k]
@@ -218,7 +218,7 @@ def _end_check(st, k, y, chk, count, stop, totals):
     _next_training(st, count, k)
 
 
-@njit(cache=True)
+@fast_jit(cache=True)
 def _end_test(st, k, y, target, count, stop, test_err):
     """Lane k finished a final-test sequence (online: test_net's sums; long-lag: the sequence's ABS error)."""
     lane = st[k]
@@ -241,7 +241,7 @@ def _end_test(st, k, y, target, count, stop, test_err):
         lane.phase, lane.event = WAIT, NEED_TEST
 
 
-@njit(cache=True, error_model="numpy")
+@fast_jit(cache=True, error_model="numpy")
 def advance(nets, w, setup, st, h, data, chk, stop, win_err, win_wrong, totals, curve, test_err, max_ticks, portable):
     """Run ticks until a lane waits for Python, every lane is idle, or max_ticks; returns the training
     sequences finished in this call."""

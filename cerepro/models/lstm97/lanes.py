@@ -251,7 +251,7 @@ def _tick(nets, w, setup, xi, xd, has_target, target, learn, lr):
             z[rec0 + H + C + j, k] = y_out[j, k]
 
 
-@njit(cache=True, error_model="numpy")
+@fast_jit(cache=True, error_model="numpy")
 def _learn_lane(nets, w, setup, k, xi, target, learn, lr):
     """Lane k at a target step: its errors (eq. 19), and if it learns, the weight changes of kernel.step."""
     W_hid, W_out, M_hid, M_out = nets.W_hid, nets.W_out, nets.M_hid, nets.M_out
