@@ -43,7 +43,11 @@ class Slot(NamedTuple):
 
 
 class Hot(NamedTuple):
-    """What every tick reads or writes per lane: the sequence in progress and the kernel's per-lane inputs."""
+    """What every tick reads or writes per lane: the sequence in progress and the kernel's per-lane inputs.
+
+    The inputs wait in a ring of RING ticks, so that tick c reads every lane's input from one contiguous row
+    (c % RING): a lane's steps are copied in from its slot up to the end of the current RING ticks when it begins
+    a sequence, and RING steps ahead at every tick c with c % RING = 0."""
 
     busy: np.ndarray  # (L,) bool: a sequence is in progress
     t: np.ndarray  # (L,) int64 its next step
@@ -54,14 +58,19 @@ class Hot(NamedTuple):
     lr: np.ndarray  # (L,) the lr of the sequence (lr_scale applied)
     has_target: np.ndarray  # (L,) bool: the next step is the sequence's last and the lane learns
     target: np.ndarray  # (K, L) the sequence's target
-    xi: np.ndarray  # (L,) int64 the next step's active input (one-hot)
-    xd: np.ndarray  # (max(I, 1), L) the next step's inputs (dense)
+    xi: np.ndarray  # (RING, L) int64 the active inputs of the next ticks (one-hot); (1, L) otherwise
+    xd: np.ndarray  # (RING, I, L) the inputs of the next ticks (dense); (1, 1, L) otherwise
+    clock: np.ndarray  # (1,) int64 the next tick (no lane axis)
 
 
-def hot(L: int, n_in: int, n_out: int) -> Hot:
+RING = 16  # ticks of inputs in Hot
+
+
+def hot(L: int, n_in: int, n_out: int, one_hot: bool) -> Hot:
     z = np.zeros
+    ring_xi, ring_xd = ((RING, L), (1, 1, L)) if one_hot else ((1, L), (RING, n_in, L))
     return Hot(z(L, np.bool_), z(L, np.int64), z(L, np.int64), z(L, np.int64), z(L, np.bool_), z(L, np.bool_), z(L),
-               z(L, np.bool_), z((n_out, L)), z(L, np.int64), z((max(n_in, 1), L)))
+               z(L, np.bool_), z((n_out, L)), z(ring_xi, np.int64), z(ring_xd), z(1, np.int64))
 
 
 class Stop(NamedTuple):
@@ -94,12 +103,11 @@ def _begin(nets, w, setup, st, data, chk, h, k):
     """Lane k begins the next sequence of its phase (training, check or test), from reset state."""
     lane = st[k]
     learn = lane.phase == TRAIN
-    if lane.phase == CHECK:
-        n = chk.order[k, lane.cpos]
-        length = chk.lengths[k, n]
-    else:
-        n = lane.pos
-        length = data.lengths[k, n]
+    src = chk if lane.phase == CHECK else data
+    n = chk.order[k, lane.cpos] if lane.phase == CHECK else lane.pos
+    length = src.lengths[k, n]
+    c = h.clock[0]
+    _fill(setup, h, src, k, n, 0, c, min(length, RING - c % RING))
     LK.reset_lane(nets, w, k, learn)
     lr = lane.lr
     if setup.net.lr_scale == 1:
@@ -110,6 +118,18 @@ def _begin(nets, w, setup, st, data, chk, h, k):
     if learn:
         for o in range(h.target.shape[0]):
             h.target[o, k] = data.target[k, n, o]
+
+
+@njit(cache=True, inline="always")
+def _fill(setup, h, src, k, n, t0, c, steps):
+    """Steps t0 .. t0 + steps - 1 of lane k's sequence n in slot src into the input ring, for ticks c, c + 1, ..."""
+    if setup.one_hot:
+        for j in range(steps):
+            h.xi[(c + j) % RING, k] = src.x_index[k, n, t0 + j]
+    else:
+        for j in range(steps):
+            for i in range(h.xd.shape[1]):
+                h.xd[(c + j) % RING, i, k] = src.x_dense[k, n, t0 + j, i]
 
 
 @njit(cache=True, inline="always")
@@ -246,34 +266,29 @@ def advance(nets, w, setup, st, h, data, chk, stop, win_err, win_wrong, totals, 
     """Run ticks until a lane waits for Python, every lane is idle, or max_ticks; returns the training
     sequences finished in this call."""
     L = st.shape[0]
-    I = setup.net.n_in
     for k in range(L):  # lanes Python has just given data or a trial
         if not h.busy[k] and st[k].phase in (TRAIN, CHECK, TEST):
             _begin(nets, w, setup, st, data, chk, h, k)
     trained = 0
     for _ in range(max_ticks):
         busy = 0
-        for k in range(L):  # the next step's inputs
-            if not h.busy[k]:
-                h.has_target[k] = False
-                continue
-            busy += 1
-            n, t = h.n[k], h.t[k]
-            h.has_target[k] = h.learn[k] and t == h.length[k] - 1
-            if setup.one_hot:
-                h.xi[k] = chk.x_index[k, n, t] if h.in_check[k] else data.x_index[k, n, t]
-            elif h.in_check[k]:
-                for i in range(I):
-                    h.xd[i, k] = chk.x_dense[k, n, t, i]
-            else:
-                for i in range(I):
-                    h.xd[i, k] = data.x_dense[k, n, t, i]
+        for k in range(L):
+            busy += h.busy[k]
+            h.has_target[k] = h.busy[k] and h.learn[k] and h.t[k] == h.length[k] - 1
         if busy == 0:
             return trained
+        c = h.clock[0]
+        if c % RING == 0:  # the next RING steps of every lane in flight
+            for k in range(L):
+                if h.busy[k]:
+                    src = chk if h.in_check[k] else data
+                    _fill(setup, h, src, k, h.n[k], h.t[k], c, min(RING, h.length[k] - h.t[k]))
+        xi, xd = h.xi[c % h.xi.shape[0]], h.xd[c % h.xd.shape[0]]  # the inputs of tick c
         if portable:
-            LK.tick_portable(nets, w, setup, h.xi, h.xd, h.has_target, h.target, h.learn, h.lr)
+            LK.tick_portable(nets, w, setup, xi, xd, h.has_target, h.target, h.learn, h.lr)
         else:
-            LK.tick(nets, w, setup, h.xi, h.xd, h.has_target, h.target, h.learn, h.lr)
+            LK.tick(nets, w, setup, xi, xd, h.has_target, h.target, h.learn, h.lr)
+        h.clock[0] = c + 1
         waiting = False
         for k in range(L):
             h.t[k] += 1
@@ -349,7 +364,7 @@ class LaneEngine:
         self.nets = LK.lanes(np.zeros((U, M, L)), np.zeros((K, Mo, L)), self.M_hid, self.M_out, self.z_reset)
         self.work = LK.work(self.setup, U, M, Mo, L)
         self.st = np.zeros(L, dtype=LANE)
-        self.h = hot(L, self.n_in, self.n_out)
+        self.h = hot(L, self.n_in, self.n_out, self.one_hot)
         self.data = self._slot(L, self.block, T)
         self.chk = self._slot(L, m, Tc)
         self.win_err = np.zeros((L, self.window))
@@ -410,7 +425,7 @@ class LaneEngine:
         self.nets = self.nets._replace(W_hid=take(self.nets.W_hid, -1), W_out=take(self.nets.W_out, -1))
         self.work = LK.LaneWork(*(take(a, -1) if name in LK.LANE_AXIS else a
                                   for name, a in zip(LK.LaneWork._fields, self.work)))
-        self.h = Hot(*(take(a, -1) for a in self.h))
+        self.h = Hot(*(a if name == "clock" else take(a, -1) for name, a in zip(Hot._fields, self.h)))
         self.data = Slot(*(take(a, 0) for a in self.data))
         self.chk = Slot(*(take(a, 0) for a in self.chk))
         for name in ("st", "win_err", "win_wrong", "totals", "curve", "test_err"):
