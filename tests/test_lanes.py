@@ -18,6 +18,7 @@ from cerepro import config
 from cerepro.dispatch import run_trial
 from cerepro.models import numba_noalias, vexp
 from cerepro.models.lstm97 import lanes as LK
+from cerepro.models.packed import pack
 from cerepro.protocols import lanes
 
 
@@ -149,6 +150,17 @@ def _arch():
     from cerepro.models.lstm97.arch import LSTMArch
 
     return LSTMArch(n_in=2, n_out=1, n_blocks=2, block_size=2)
+
+
+def test_packed_arrays_are_aligned_copies_that_do_not_overlap():
+    arrays = [np.arange(6.0).reshape(2, 3), np.ones(5, dtype=np.int64), np.zeros((3, 0)), np.array([True, False])]
+    packed = pack(arrays)
+    spans = []
+    for a, p in zip(arrays, packed):
+        assert np.array_equal(a, p) and p.dtype == a.dtype and p.flags.c_contiguous and p.ctypes.data % 64 == 0
+        spans.append((p.ctypes.data, p.ctypes.data + p.nbytes))
+    spans.sort()
+    assert all(end <= start for (_, end), (start, _) in zip(spans, spans[1:]))
 
 
 def test_rows_the_lanes_do_not_serve_say_why():

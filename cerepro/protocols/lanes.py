@@ -15,6 +15,7 @@ from numba import njit
 from cerepro import models
 from cerepro.models.lstm97 import lanes as LK
 from cerepro.models.numba_noalias import NOALIAS, fast_jit
+from cerepro.models.packed import pack
 from cerepro.protocols.common import DIVERGED, RUNNING, SUCCESS, Trial
 from cerepro.protocols.longlag import kernel as LLK
 from cerepro.protocols.longlag import source as longlag
@@ -69,8 +70,8 @@ RING = 16  # ticks of inputs in Hot
 def hot(L: int, n_in: int, n_out: int, one_hot: bool) -> Hot:
     z = np.zeros
     ring_xi, ring_xd = ((RING, L), (1, 1, L)) if one_hot else ((1, L), (RING, n_in, L))
-    return Hot(z(L, np.bool_), z(L, np.int64), z(L, np.int64), z(L, np.int64), z(L, np.bool_), z(L, np.bool_), z(L),
-               z(L, np.bool_), z((n_out, L)), z(ring_xi, np.int64), z(ring_xd), z(1, np.int64))
+    return Hot(*pack([z(L, np.bool_), z(L, np.int64), z(L, np.int64), z(L, np.int64), z(L, np.bool_), z(L, np.bool_),
+                      z(L), z(L, np.bool_), z((n_out, L)), z(ring_xi, np.int64), z(ring_xd), z(1, np.int64)]))
 
 
 class Stop(NamedTuple):
@@ -422,10 +423,11 @@ class LaneEngine:
         def take(a: np.ndarray, axis: int) -> np.ndarray:
             return np.ascontiguousarray(np.take(a, keep, axis=axis))
 
-        self.nets = self.nets._replace(W_hid=take(self.nets.W_hid, -1), W_out=take(self.nets.W_out, -1))
-        self.work = LK.LaneWork(*(take(a, -1) if name in LK.LANE_AXIS else a
-                                  for name, a in zip(LK.LaneWork._fields, self.work)))
-        self.h = Hot(*(a if name == "clock" else take(a, -1) for name, a in zip(Hot._fields, self.h)))
+        self.nets = LK.Lanes(*pack([take(a, -1) if name in ("W_hid", "W_out") else a
+                                    for name, a in zip(LK.Lanes._fields, self.nets)]))
+        self.work = LK.LaneWork(*pack([take(a, -1) if name in LK.LANE_AXIS else a
+                                       for name, a in zip(LK.LaneWork._fields, self.work)]))
+        self.h = Hot(*pack([a if name == "clock" else take(a, -1) for name, a in zip(Hot._fields, self.h)]))
         self.data = Slot(*(take(a, 0) for a in self.data))
         self.chk = Slot(*(take(a, 0) for a in self.chk))
         for name in ("st", "win_err", "win_wrong", "totals", "curve", "test_err"):
