@@ -157,10 +157,27 @@ def test_packed_arrays_are_aligned_copies_that_do_not_overlap():
     packed = pack(arrays)
     spans = []
     for a, p in zip(arrays, packed):
-        assert np.array_equal(a, p) and p.dtype == a.dtype and p.flags.c_contiguous and p.ctypes.data % 64 == 0
-        spans.append((p.ctypes.data, p.ctypes.data + p.nbytes))
+        assert np.array_equal(a, p) and p.dtype == a.dtype and p.flags.c_contiguous
+        if p.size:  # an empty array has no memory to place
+            assert p.ctypes.data % 64 == 0
+            spans.append((p.ctypes.data, p.ctypes.data + p.nbytes))
     spans.sort()
     assert all(end <= start for (_, end), (start, _) in zip(spans, spans[1:]))
+
+
+def test_long_lag_targets_only_at_the_last_step():
+    from cerepro.protocols.longlag.kernel import Compact
+
+    t_index, score, lengths = np.array([[-1, -1, 1, -1], [-1, 0, -1, -1]]), np.zeros((2, 4), bool), np.array([3, 2])
+    assert np.array_equal(lanes._one_hot_end(Compact(t_index, t_index, score, lengths), 2), [[0, 1], [1, 0]])
+    early = t_index.copy()
+    early[0, 0] = 0
+    scored = score.copy()
+    scored[1, 0] = True
+    for c in (Compact(early, early, score, lengths), Compact(t_index, t_index, scored, lengths),
+              Compact(t_index, t_index, score, np.array([4, 2]))):
+        with pytest.raises(ValueError):
+            lanes._one_hot_end(c, 2)
 
 
 def test_rows_the_lanes_do_not_serve_say_why():

@@ -597,12 +597,22 @@ def _only_at_end(mask: np.ndarray, lengths: np.ndarray) -> None:
 
 def _one_hot_end(c: LLK.Compact, K: int) -> np.ndarray:
     """(n, K) the one-hot target at each long-lag sequence's last step (its only target and scored step)."""
-    n = c.lengths.shape[0]
-    last = c.lengths - 1
-    rows = np.arange(n)
-    t_last = c.t_index[rows, last]
-    if not ((c.t_index >= 0).sum(axis=1) == 1).all() or (t_last < 0).any() or not (c.score.sum(axis=1) == c.score[rows, last]).all():
+    target = np.zeros((c.lengths.shape[0], K))
+    if not _end_targets(c.t_index, c.score, c.lengths, target):
         raise ValueError("the lane engine needs exactly one target per sequence, at its last step")
-    target = np.zeros((n, K))
-    target[rows, t_last] = 1.0
     return target
+
+
+@njit(cache=True)
+def _end_targets(t_index, score, lengths, target):
+    """target[n, unit] = 1 for the target unit at sequence n's last step; False if a sequence has a target or a
+    scored step elsewhere, or none at its end."""
+    for n in range(lengths.shape[0]):
+        last = lengths[n] - 1
+        for t in range(t_index.shape[1]):
+            if t != last and (t_index[n, t] >= 0 or score[n, t]):
+                return False
+        if t_index[n, last] < 0:
+            return False
+        target[n, t_index[n, last]] = 1.0
+    return True
