@@ -20,8 +20,9 @@ from typing import Any, Callable, Iterator
 ENGINES = ("auto", "one", "lanes")
 MAX_LANES = 32  # lanes per engine (a worker's share of a row, at most)
 # auto: fewer trials of a row per worker than this do not pay for the lanes (make bench: lanes vs one net at
-# K = 8 and 16 were 1.23x / 1.70x on the adding row, 0.87x / 1.12x on 2c q = p = 50; docs/throughput.md)
-MIN_LANES = {"online": 8, "longlag": 16}
+# K = 8 and 16 were 1.69x / 2.18x on the adding row, 1.40x / 1.79x on 2c q = p = 50; 1.5x at K = 8 on
+# q = p = 100; docs/throughput.md)
+MIN_LANES = {"online": 8, "longlag": 8}
 LONG_LAG_PAYS = 100  # auto: 2c rows run faster in lanes up to q, p = 100 and slower at q = 1000 (docs/throughput.md)
 
 

@@ -18,6 +18,7 @@ from cerepro import config
 from cerepro.dispatch import run_trial
 from cerepro.models import numba_noalias, vexp
 from cerepro.models.lstm97 import lanes as LK
+from cerepro.models.packed import pack
 from cerepro.protocols import lanes
 
 
@@ -128,8 +129,11 @@ def test_vectorised_exp_equals_libm():
 
 
 def test_noalias_flag_reaches_the_kernel():
-    """fast_jit marks array arguments noalias where this numba supports the flag (else it is a plain njit)."""
+    """fast_jit marks array arguments noalias and drops reference counts where this numba supports both flags (else
+    it is a plain njit)."""
     assert numba_noalias.NOALIAS == ("noalias" in _llvm_of_probe())
+    for kernel in (LK.tick, LK._learn_lane, lanes.advance):
+        assert kernel.targetoptions.get("_nrt", True) != numba_noalias.NOALIAS
 
 
 def _llvm_of_probe() -> str:
@@ -146,6 +150,34 @@ def _arch():
     from cerepro.models.lstm97.arch import LSTMArch
 
     return LSTMArch(n_in=2, n_out=1, n_blocks=2, block_size=2)
+
+
+def test_packed_arrays_are_aligned_copies_that_do_not_overlap():
+    arrays = [np.arange(6.0).reshape(2, 3), np.ones(5, dtype=np.int64), np.zeros((3, 0)), np.array([True, False])]
+    packed = pack(arrays)
+    spans = []
+    for a, p in zip(arrays, packed):
+        assert np.array_equal(a, p) and p.dtype == a.dtype and p.flags.c_contiguous
+        if p.size:  # an empty array has no memory to place
+            assert p.ctypes.data % 64 == 0
+            spans.append((p.ctypes.data, p.ctypes.data + p.nbytes))
+    spans.sort()
+    assert all(end <= start for (_, end), (start, _) in zip(spans, spans[1:]))
+
+
+def test_long_lag_targets_only_at_the_last_step():
+    from cerepro.protocols.longlag.kernel import Compact
+
+    t_index, score, lengths = np.array([[-1, -1, 1, -1], [-1, 0, -1, -1]]), np.zeros((2, 4), bool), np.array([3, 2])
+    assert np.array_equal(lanes._one_hot_end(Compact(t_index, t_index, score, lengths), 2), [[0, 1], [1, 0]])
+    early = t_index.copy()
+    early[0, 0] = 0
+    scored = score.copy()
+    scored[1, 0] = True
+    for c in (Compact(early, early, score, lengths), Compact(t_index, t_index, scored, lengths),
+              Compact(t_index, t_index, score, np.array([4, 2]))):
+        with pytest.raises(ValueError):
+            lanes._one_hot_end(c, 2)
 
 
 def test_rows_the_lanes_do_not_serve_say_why():

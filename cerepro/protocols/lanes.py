@@ -14,7 +14,8 @@ from numba import njit
 
 from cerepro import models
 from cerepro.models.lstm97 import lanes as LK
-from cerepro.models.numba_noalias import NOALIAS
+from cerepro.models.numba_noalias import NOALIAS, fast_jit
+from cerepro.models.packed import pack
 from cerepro.protocols.common import DIVERGED, RUNNING, SUCCESS, Trial
 from cerepro.protocols.longlag import kernel as LLK
 from cerepro.protocols.longlag import source as longlag
@@ -43,7 +44,11 @@ class Slot(NamedTuple):
 
 
 class Hot(NamedTuple):
-    """What every tick reads or writes per lane: the sequence in progress and the kernel's per-lane inputs."""
+    """What every tick reads or writes per lane: the sequence in progress and the kernel's per-lane inputs.
+
+    The inputs wait in a ring of RING ticks, so that tick c reads every lane's input from one contiguous row
+    (c % RING): a lane's steps are copied in from its slot up to the end of the current RING ticks when it begins
+    a sequence, and RING steps ahead at every tick c with c % RING = 0."""
 
     busy: np.ndarray  # (L,) bool: a sequence is in progress
     t: np.ndarray  # (L,) int64 its next step
@@ -54,14 +59,19 @@ class Hot(NamedTuple):
     lr: np.ndarray  # (L,) the lr of the sequence (lr_scale applied)
     has_target: np.ndarray  # (L,) bool: the next step is the sequence's last and the lane learns
     target: np.ndarray  # (K, L) the sequence's target
-    xi: np.ndarray  # (L,) int64 the next step's active input (one-hot)
-    xd: np.ndarray  # (max(I, 1), L) the next step's inputs (dense)
+    xi: np.ndarray  # (RING, L) int64 the active inputs of the next ticks (one-hot); (1, L) otherwise
+    xd: np.ndarray  # (RING, I, L) the inputs of the next ticks (dense); (1, 1, L) otherwise
+    clock: np.ndarray  # (1,) int64 the next tick (no lane axis)
 
 
-def hot(L: int, n_in: int, n_out: int) -> Hot:
+RING = 16  # ticks of inputs in Hot
+
+
+def hot(L: int, n_in: int, n_out: int, one_hot: bool) -> Hot:
     z = np.zeros
-    return Hot(z(L, np.bool_), z(L, np.int64), z(L, np.int64), z(L, np.int64), z(L, np.bool_), z(L, np.bool_), z(L),
-               z(L, np.bool_), z((n_out, L)), z(L, np.int64), z((max(n_in, 1), L)))
+    ring_xi, ring_xd = ((RING, L), (1, 1, L)) if one_hot else ((1, L), (RING, n_in, L))
+    return Hot(*pack([z(L, np.bool_), z(L, np.int64), z(L, np.int64), z(L, np.int64), z(L, np.bool_), z(L, np.bool_),
+                      z(L), z(L, np.bool_), z((n_out, L)), z(ring_xi, np.int64), z(ring_xd), z(1, np.int64)]))
 
 
 class Stop(NamedTuple):
@@ -94,12 +104,11 @@ def _begin(nets, w, setup, st, data, chk, h, k):
     """Lane k begins the next sequence of its phase (training, check or test), from reset state."""
     lane = st[k]
     learn = lane.phase == TRAIN
-    if lane.phase == CHECK:
-        n = chk.order[k, lane.cpos]
-        length = chk.lengths[k, n]
-    else:
-        n = lane.pos
-        length = data.lengths[k, n]
+    src = chk if lane.phase == CHECK else data
+    n = chk.order[k, lane.cpos] if lane.phase == CHECK else lane.pos
+    length = src.lengths[k, n]
+    c = h.clock[0]
+    _fill(setup, h, src, k, n, 0, c, min(length, RING - c % RING))
     LK.reset_lane(nets, w, k, learn)
     lr = lane.lr
     if setup.net.lr_scale == 1:
@@ -110,6 +119,18 @@ def _begin(nets, w, setup, st, data, chk, h, k):
     if learn:
         for o in range(h.target.shape[0]):
             h.target[o, k] = data.target[k, n, o]
+
+
+@njit(cache=True, inline="always")
+def _fill(setup, h, src, k, n, t0, c, steps):
+    """Steps t0 .. t0 + steps - 1 of lane k's sequence n in slot src into the input ring, for ticks c, c + 1, ..."""
+    if setup.one_hot:
+        for j in range(steps):
+            h.xi[(c + j) % RING, k] = src.x_index[k, n, t0 + j]
+    else:
+        for j in range(steps):
+            for i in range(h.xd.shape[1]):
+                h.xd[(c + j) % RING, i, k] = src.x_dense[k, n, t0 + j, i]
 
 
 @njit(cache=True, inline="always")
@@ -143,7 +164,7 @@ def _stopped(st, k, status):
     lane.phase, lane.event = WAIT, FINISHED if status == DIVERGED else NEED_TEST
 
 
-@njit(cache=True)
+@fast_jit(cache=True)
 def _end_training(st, k, y, sse_, target, count, stop, win_err, win_wrong, totals, curve):
     """Lane k finished a training sequence (outputs y[:, k], error sse_[k]; its data target, count): the one-net
     loop's bookkeeping and stop rule."""
@@ -184,7 +205,7 @@ def _end_training(st, k, y, sse_, target, count, stop, win_err, win_wrong, total
     _next_training(st, count, k)
 
 
-@njit(cache=True)
+@fast_jit(cache=True)
 def _end_check(st, k, y, chk, count, stop, totals):
     """Lane k finished a check sequence: online/kernel.evaluate, then ST1/ST2 as train_online reads it."""
     lane = st[k]
@@ -218,7 +239,7 @@ def _end_check(st, k, y, chk, count, stop, totals):
     _next_training(st, count, k)
 
 
-@njit(cache=True)
+@fast_jit(cache=True)
 def _end_test(st, k, y, target, count, stop, test_err):
     """Lane k finished a final-test sequence (online: test_net's sums; long-lag: the sequence's ABS error)."""
     lane = st[k]
@@ -241,39 +262,34 @@ def _end_test(st, k, y, target, count, stop, test_err):
         lane.phase, lane.event = WAIT, NEED_TEST
 
 
-@njit(cache=True, error_model="numpy")
+@fast_jit(cache=True, error_model="numpy")
 def advance(nets, w, setup, st, h, data, chk, stop, win_err, win_wrong, totals, curve, test_err, max_ticks, portable):
     """Run ticks until a lane waits for Python, every lane is idle, or max_ticks; returns the training
     sequences finished in this call."""
     L = st.shape[0]
-    I = setup.net.n_in
     for k in range(L):  # lanes Python has just given data or a trial
         if not h.busy[k] and st[k].phase in (TRAIN, CHECK, TEST):
             _begin(nets, w, setup, st, data, chk, h, k)
     trained = 0
     for _ in range(max_ticks):
         busy = 0
-        for k in range(L):  # the next step's inputs
-            if not h.busy[k]:
-                h.has_target[k] = False
-                continue
-            busy += 1
-            n, t = h.n[k], h.t[k]
-            h.has_target[k] = h.learn[k] and t == h.length[k] - 1
-            if setup.one_hot:
-                h.xi[k] = chk.x_index[k, n, t] if h.in_check[k] else data.x_index[k, n, t]
-            elif h.in_check[k]:
-                for i in range(I):
-                    h.xd[i, k] = chk.x_dense[k, n, t, i]
-            else:
-                for i in range(I):
-                    h.xd[i, k] = data.x_dense[k, n, t, i]
+        for k in range(L):
+            busy += h.busy[k]
+            h.has_target[k] = h.busy[k] and h.learn[k] and h.t[k] == h.length[k] - 1
         if busy == 0:
             return trained
+        c = h.clock[0]
+        if c % RING == 0:  # the next RING steps of every lane in flight
+            for k in range(L):
+                if h.busy[k]:
+                    src = chk if h.in_check[k] else data
+                    _fill(setup, h, src, k, h.n[k], h.t[k], c, min(RING, h.length[k] - h.t[k]))
+        xi, xd = h.xi[c % h.xi.shape[0]], h.xd[c % h.xd.shape[0]]  # the inputs of tick c
         if portable:
-            LK.tick_portable(nets, w, setup, h.xi, h.xd, h.has_target, h.target, h.learn, h.lr)
+            LK.tick_portable(nets, w, setup, xi, xd, h.has_target, h.target, h.learn, h.lr)
         else:
-            LK.tick(nets, w, setup, h.xi, h.xd, h.has_target, h.target, h.learn, h.lr)
+            LK.tick(nets, w, setup, xi, xd, h.has_target, h.target, h.learn, h.lr)
+        h.clock[0] = c + 1
         waiting = False
         for k in range(L):
             h.t[k] += 1
@@ -349,7 +365,7 @@ class LaneEngine:
         self.nets = LK.lanes(np.zeros((U, M, L)), np.zeros((K, Mo, L)), self.M_hid, self.M_out, self.z_reset)
         self.work = LK.work(self.setup, U, M, Mo, L)
         self.st = np.zeros(L, dtype=LANE)
-        self.h = hot(L, self.n_in, self.n_out)
+        self.h = hot(L, self.n_in, self.n_out, self.one_hot)
         self.data = self._slot(L, self.block, T)
         self.chk = self._slot(L, m, Tc)
         self.win_err = np.zeros((L, self.window))
@@ -407,10 +423,11 @@ class LaneEngine:
         def take(a: np.ndarray, axis: int) -> np.ndarray:
             return np.ascontiguousarray(np.take(a, keep, axis=axis))
 
-        self.nets = self.nets._replace(W_hid=take(self.nets.W_hid, -1), W_out=take(self.nets.W_out, -1))
-        self.work = LK.LaneWork(*(take(a, -1) if name in LK.LANE_AXIS else a
-                                  for name, a in zip(LK.LaneWork._fields, self.work)))
-        self.h = Hot(*(take(a, -1) for a in self.h))
+        self.nets = LK.Lanes(*pack([take(a, -1) if name in ("W_hid", "W_out") else a
+                                    for name, a in zip(LK.Lanes._fields, self.nets)]))
+        self.work = LK.LaneWork(*pack([take(a, -1) if name in LK.LANE_AXIS else a
+                                       for name, a in zip(LK.LaneWork._fields, self.work)]))
+        self.h = Hot(*pack([a if name == "clock" else take(a, -1) for name, a in zip(Hot._fields, self.h)]))
         self.data = Slot(*(take(a, 0) for a in self.data))
         self.chk = Slot(*(take(a, 0) for a in self.chk))
         for name in ("st", "win_err", "win_wrong", "totals", "curve", "test_err"):
@@ -580,12 +597,22 @@ def _only_at_end(mask: np.ndarray, lengths: np.ndarray) -> None:
 
 def _one_hot_end(c: LLK.Compact, K: int) -> np.ndarray:
     """(n, K) the one-hot target at each long-lag sequence's last step (its only target and scored step)."""
-    n = c.lengths.shape[0]
-    last = c.lengths - 1
-    rows = np.arange(n)
-    t_last = c.t_index[rows, last]
-    if not ((c.t_index >= 0).sum(axis=1) == 1).all() or (t_last < 0).any() or not (c.score.sum(axis=1) == c.score[rows, last]).all():
+    target = np.zeros((c.lengths.shape[0], K))
+    if not _end_targets(c.t_index, c.score, c.lengths, target):
         raise ValueError("the lane engine needs exactly one target per sequence, at its last step")
-    target = np.zeros((n, K))
-    target[rows, t_last] = 1.0
     return target
+
+
+@njit(cache=True)
+def _end_targets(t_index, score, lengths, target):
+    """target[n, unit] = 1 for the target unit at sequence n's last step; False if a sequence has a target or a
+    scored step elsewhere, or none at its end."""
+    for n in range(lengths.shape[0]):
+        last = lengths[n] - 1
+        for t in range(t_index.shape[1]):
+            if t != last and (t_index[n, t] >= 0 or score[n, t]):
+                return False
+        if t_index[n, last] < 0:
+            return False
+        target[n, t_index[n, last]] = 1.0
+    return True

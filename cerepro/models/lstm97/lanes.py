@@ -16,6 +16,7 @@ from numba import njit
 from cerepro.models import vexp
 from cerepro.models.lstm97.kernel import Setup, make_setup
 from cerepro.models.numba_noalias import fast_jit
+from cerepro.models.packed import pack
 
 
 class LaneSetup(NamedTuple):
@@ -76,20 +77,19 @@ def lane_setup(arch, per_step: bool, output_derivative: bool, lr_scale: str, one
 
 
 def lanes(W_hid: np.ndarray, W_out: np.ndarray, M_hid: np.ndarray, M_out: np.ndarray, z_reset: np.ndarray) -> Lanes:
-    """Lanes from stacked weights (U, M, L), (K, Mo, L); masks and z_reset as one net has them."""
-    return Lanes(np.ascontiguousarray(W_hid), np.ascontiguousarray(W_out), np.ascontiguousarray(M_hid),
-                 np.ascontiguousarray(M_out), np.ascontiguousarray(z_reset))
+    """Lanes from stacked weights (U, M, L), (K, Mo, L); masks and z_reset as one net has them (packed copies)."""
+    return Lanes(*pack([W_hid, W_out, M_hid, M_out, z_reset]))
 
 
 def work(setup: LaneSetup, U: int, M: int, Mo: int, L: int) -> LaneWork:
-    """Zeroed activations and scratch for L lanes."""
+    """Zeroed activations and scratch for L lanes (packed)."""
     K, C, H = setup.net.n_out, setup.net.n_blocks, setup.net.n_blocks * setup.net.block_size
     n_ex = (max(U, K), L)
     z = np.zeros
-    return LaneWork(z((M, L)), z((Mo, L)), z((U, L)), z((H, L)), z((C, L)), z((C, L)), z((H, L)), z((H, L)),
+    return LaneWork(*pack([z((M, L)), z((Mo, L)), z((U, L)), z((H, L)), z((C, L)), z((C, L)), z((H, L)), z((H, L)),
                     z((H, L)), z((H, L)), z((H, L)), z((H, L)), z((H, M, L)), z((H, M, L)), z((K, L)), z(L), z(K),
                     z(H), z(H), z(C), z(n_ex), z(n_ex), z(n_ex, dtype=np.int64), z(n_ex, dtype=np.int64),
-                    z(n_ex, dtype=np.int64))
+                    z(n_ex, dtype=np.int64)]))
 
 
 LANE_AXIS = tuple(name for name in LaneWork._fields if name not in ("e_k", "back", "e_s", "e_out"))  # fields with a lane axis
@@ -251,7 +251,7 @@ def _tick(nets, w, setup, xi, xd, has_target, target, learn, lr):
             z[rec0 + H + C + j, k] = y_out[j, k]
 
 
-@njit(cache=True, error_model="numpy")
+@fast_jit(cache=True, error_model="numpy")
 def _learn_lane(nets, w, setup, k, xi, target, learn, lr):
     """Lane k at a target step: its errors (eq. 19), and if it learns, the weight changes of kernel.step."""
     W_hid, W_out, M_hid, M_out = nets.W_hid, nets.W_out, nets.M_hid, nets.M_out
