@@ -159,8 +159,11 @@ def test_interrupting_a_real_run_exits_130_and_keeps_finished_trials(tmp_path, s
     while time.time() < deadline and finished < 2:
         time.sleep(0.5)
         if ledger.exists():
-            with sqlite3.connect(ledger) as db:
-                finished = db.execute("SELECT COUNT(*) FROM trials").fetchone()[0]
+            try:
+                with sqlite3.connect(ledger) as db:
+                    finished = db.execute("SELECT COUNT(*) FROM trials").fetchone()[0]
+            except sqlite3.OperationalError:  # the file exists a moment before its tables do
+                pass
     proc.send_signal(getattr(signal, sig))
     _, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 130, stderr
