@@ -294,6 +294,11 @@ def to_markdown(doc: dict[str, Any], figure_name: str | None = None, docs: str =
     return "\n".join(lines)
 
 
+def resisting(rows: list[dict[str, Any]]) -> list[str]:
+    """"experiment row" of each paper row (`doc["rows"]`) that hypotheses ran on and none reproduces."""
+    return [f"{r['experiment']} {r['row']}" for r in rows if r["run"] and not r["reproduced_by"]]
+
+
 def _rows_markdown(rows: list[dict[str, Any]]) -> list[str]:
     """Per paper row: the hypotheses that reproduce it, else its closest miss; then the rows no hypothesis reproduces."""
     reached = [r for r in rows if r["reproduced_by"]]
@@ -311,7 +316,7 @@ def _rows_markdown(rows: list[dict[str, Any]]) -> list[str]:
             + f" / {close['success_pct']:.0f}%" + (" s" if close["scale"] == "screen" else ""))
         by = ", ".join(f"`{h['hypothesis']}`" + (" s" if h["scale"] == "screen" else "") for h in r["reproduced_by"]) or "**none**"
         lines.append(f"| {r['experiment']} {r['row']} | {by} | {r['run']} | {miss} |")
-    resist = [f"{r['experiment']} {r['row']}" for r in rows if not r["reproduced_by"] and r["run"]]
+    resist = resisting(rows)
     lines += ["", f"Rows that resist every hypothesis run on them ({len(resist)}): {', '.join(resist) or 'none'}."]
     return lines
 

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cerepro import __version__, compare, cost, hypotheses
+from cerepro import __version__, compare, cost, explain, hypotheses
 from cerepro.catalog import Outline
 from cerepro.ledger import Ledger
 from cerepro.results import doc_link, write_atomic
@@ -194,7 +194,7 @@ def _hypotheses_section(out_dir: Path) -> list[str]:
                      f"{', '.join(s['fixes']) or '-'} | {', '.join(s['breaks']) or '-'} |")
     if rows:
         reached = sum(bool(r["reproduced_by"]) for r in rows)
-        resist = [f"{r['experiment']} {r['row']}" for r in rows if r["run"] and not r["reproduced_by"]]
+        resist = explain.resisting(rows)
         lines += ["", f"Taking for each paper row whichever tested configuration does best, {reached} of {len(rows)} rows "
                       f"reproduce. Rows that resist every hypothesis run on them ({len(resist)}): {', '.join(resist) or 'none'}."]
     return lines
