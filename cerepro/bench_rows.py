@@ -26,21 +26,27 @@ from cerepro.models.lstm97 import kernel
 
 class RowCase(NamedTuple):
     table: str  # the paper's table
+    task: str  # the task's word in the kernels' names (bench.CASES), for --only
     experiment: str
     row: str
     trials: tuple[int, ...]  # trial indices (a row's own seeds)
     cap: int  # training sequences per trial at most (reduced)
 
+    @property
+    def name(self) -> str:
+        """What --only matches, as a kernel case's name: model, task, experiment, row."""
+        return f"lstm97 {self.task} {self.experiment} {self.row}"
+
 
 ROWS = (
-    RowCase("1", "exp1", "lstm-4x1-lr0.1", (2,), 20_000),  # fails every test: the test's worst case
-    RowCase("1", "exp1", "lstm-3x2-lr0.5", (12, 14), 20_000),  # succeeds after 15,076 and 12,630 strings
-    RowCase("3", "exp2c", "q50-p50", (2, 9), 100_000),  # succeed after 83,296 and 77,719 sequences
-    RowCase("7", "exp4", "lstm-T100", (0,), 30_000),
-    RowCase("9", "exp6a", "lstm-2x2", (5, 10), 30_000),  # succeed after 21,729 and 20,411 sequences
+    RowCase("1", "reber", "exp1", "lstm-4x1-lr0.1", (2,), 20_000),  # fails every test: the test's worst case
+    RowCase("1", "reber", "exp1", "lstm-3x2-lr0.5", (12, 14), 20_000),  # succeeds after 15,076 and 12,630 strings
+    RowCase("3", "2c", "exp2c", "q50-p50", (2, 9), 100_000),  # succeed after 83,296 and 77,719 sequences
+    RowCase("7", "adding", "exp4", "lstm-T100", (0,), 30_000),
+    RowCase("9", "temporal", "exp6a", "lstm-2x2", (5, 10), 30_000),  # succeed after 21,729 and 20,411 sequences
 )
-LANE_ROWS = (("7", "exp4", "lstm-T100", 1_000), ("3", "exp2c", "q50-p50", 1_500))  # (table, experiment, row, cap)
-LANE_COUNTS = (1, 8, 16, 32)
+LANE_ROWS = (RowCase("7", "adding", "exp4", "lstm-T100", (), 1_000), RowCase("3", "2c", "exp2c", "q50-p50", (), 1_500))
+LANE_COUNTS = (1, 8, 16, 32)  # K; a lane row's trials are 0 .. K-1
 
 
 def _row(experiment: str, name: str):
@@ -77,7 +83,7 @@ def trained_steps(protocol: str, cfg: Any, seed: int, row_key: str, trial: int, 
     return steps
 
 
-@njit
+@njit(cache=True)
 def _train(net, ws, seqs, lr, out_y):
     for n in range(seqs.lengths.shape[0]):
         kernel.step(net, ws, seqs.x_index[n], seqs.x_dense[n], seqs.targets[n], seqs.target_mask[n], seqs.lengths[n], lr, True, out_y)
@@ -100,10 +106,10 @@ def kernel_rate(cfg: Any, rng: np.random.Generator, steps: int) -> float:
     return int(seqs.lengths.sum()) / (time.process_time() - t0)
 
 
-def rows(reps: int = 2) -> list[dict]:
-    """Per row: end-to-end and bare-kernel time steps per second, and their ratio."""
+def rows(reps: int = 2, only: str = "") -> list[dict]:
+    """Per row (whose name contains `only`): end-to-end and bare-kernel time steps per second, and their ratio."""
     out = []
-    for case in ROWS:
+    for case in (c for c in ROWS if only in c.name):
         exp, row = _row(case.experiment, case.row)
         cfg = dataclasses.replace(row.config, max_sequences=case.cap)
         run_trial(exp.protocol, dataclasses.replace(cfg, max_sequences=2, chunk=1), exp.seed, row.seed_key, 0)  # compile
@@ -121,19 +127,20 @@ def rows(reps: int = 2) -> list[dict]:
     return out
 
 
-def lanes(reps: int = 2, counts: tuple[int, ...] = LANE_COUNTS) -> list[dict]:
-    """Per lane row and K: the one-net and the lane engine's aggregate time steps per CPU second on K trials."""
+def lanes(reps: int = 2, counts: tuple[int, ...] | None = None, only: str = "") -> list[dict]:
+    """Per lane row (whose name contains `only`) and K: the one-net and the lane engine's aggregate time steps
+    per CPU second on K trials."""
     from cerepro.protocols.lanes import LaneEngine
 
     out = []
-    for table, experiment, name, cap in LANE_ROWS:
+    for table, _, experiment, name, _, cap in (c for c in LANE_ROWS if only in c.name):
         exp, row = _row(experiment, name)
         cfg = dataclasses.replace(row.config, max_sequences=cap, test_set_size=max(1, cap // 50))
         warm = [0]
         list(LaneEngine(exp.protocol, dataclasses.replace(cfg, max_sequences=2), exp.seed, row.seed_key, 1).run(
             lambda: warm.pop() if warm else None))
         run_trial(exp.protocol, dataclasses.replace(cfg, max_sequences=2, chunk=1), exp.seed, row.seed_key, 0)
-        for k in counts:
+        for k in counts or LANE_COUNTS:
             trials = list(range(k))
             one_s, lane_s, steps = np.inf, np.inf, 0
             for _ in range(reps):

@@ -215,7 +215,8 @@ def report(out_dir: str, no_mechanism: bool) -> None:
 
 @main.command()
 @click.option("--seconds", default=1.0, show_default=True, type=Finite(0.05, 600), help="Kernel time per net.")
-@click.option("--only", default="", help="Only the nets whose name contains this text.")
+@click.option("--only", default="", help="Only the cases whose name contains this text (a model, a task such as adding, "
+                                         "an experiment such as exp4).")
 @click.option("--part", "parts", multiple=True, type=click.Choice(["kernels", "rows", "lanes"]),
               help="What to time (repeatable; default all): the kernels, whole rows against their kernel, the lane engine.")
 def bench(seconds: float, only: str, parts: tuple[str, ...]) -> None:
@@ -224,15 +225,17 @@ def bench(seconds: float, only: str, parts: tuple[str, ...]) -> None:
     from cerepro import bench as bench_mod, bench_rows, views
 
     parts = parts or ("kernels", "rows", "lanes")
-    names = [case.name for case in bench_mod.CASES]
-    if not any(only in name for name in names):
-        _fail(f"--only {only!r} matches no net; nets: {', '.join(names)}")
-    if "kernels" in parts:
+    names = {"kernels": [case.name for case in bench_mod.CASES], "rows": [case.name for case in bench_rows.ROWS],
+             "lanes": [case.name for case in bench_rows.LANE_ROWS]}
+    if not any(only in name for part in parts for name in names[part]):
+        listed = sorted({name for part in parts for name in names[part]})
+        _fail(f"--only {only!r} matches no case of --part {', '.join(parts)}; cases: {', '.join(listed)}")
+    if "kernels" in parts and any(only in name for name in names["kernels"]):
         out.print(views.bench(bench_mod.run(seconds, only), out.width))
-    if "rows" in parts:
-        out.print(bench_rows.rows_view(bench_rows.rows(), out.width))
-    if "lanes" in parts:
-        out.print(bench_rows.lanes_view(bench_rows.lanes(), out.width))
+    if "rows" in parts and any(only in name for name in names["rows"]):
+        out.print(bench_rows.rows_view(bench_rows.rows(only=only), out.width))
+    if "lanes" in parts and any(only in name for name in names["lanes"]):
+        out.print(bench_rows.lanes_view(bench_rows.lanes(only=only), out.width))
 
 
 @main.command()

@@ -159,8 +159,10 @@ def test_an_empty_spec_file_says_so(tmp_path):
 
 def test_bench_with_no_matching_net_exits_2_naming_the_nets():
     result = CliRunner().invoke(cli.main, ["bench", "--only", "zzz"])
-    assert result.exit_code == 2 and result.output.startswith("Error: --only 'zzz' matches no net; nets: lstm97 ")
-    assert "lstm97 adding T=100" in result.output
+    assert result.exit_code == 2 and result.output.startswith("Error: --only 'zzz' matches no case of --part kernels, rows, lanes; cases: ")
+    assert "lstm97 adding T=100" in result.output and "lstm97 adding exp4 lstm-T100" in result.output
+    result = CliRunner().invoke(cli.main, ["bench", "--only", "exp4", "--part", "kernels"])  # rows have exp4, kernels not
+    assert result.exit_code == 2 and result.output.startswith("Error: --only 'exp4' matches no case of --part kernels; ")
 
 
 @pytest.mark.parametrize("value", ["nan", "inf", "-inf", "1e999"])

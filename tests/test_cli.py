@@ -124,13 +124,24 @@ def test_show_prints_the_resolved_spec():
     assert first["weights"] == 264 and first["lr"] == 0.1 and first["output_gate_bias"] == [-1, -2, -3, -4]
 
 
-def test_bench_prints_kernel_and_reference_rates():
+def test_bench_prints_kernel_and_reference_rates(monkeypatch):
+    from cerepro import bench_rows
+
+    # the rows and lanes parts at a smaller workload than make bench's (the same code)
+    monkeypatch.setattr(bench_rows, "ROWS", tuple(c._replace(cap=2_000) for c in bench_rows.ROWS))
+    monkeypatch.setattr(bench_rows, "LANE_ROWS", tuple(c._replace(cap=200) for c in bench_rows.LANE_ROWS))
+    monkeypatch.setattr(bench_rows, "LANE_COUNTS", (1, 8))
     result = invoke("bench", "--seconds", "0.05", "--only", "adding")
     assert result.exit_code == 0
-    line = next(line for line in result.output.splitlines() if "lstm97 adding T=100" in line)
+    lines = result.output.splitlines()
+    line = next(line for line in lines if "lstm97 adding T=100" in line)
     cells = [c.strip() for c in line.split("│")[1:-1]]
     assert cells[1] == "93" and cells[4].endswith("x")
     assert float(cells[2].replace(",", "")) > float(cells[3].replace(",", ""))  # the kernel beats the reference
+    row_lines = [line for line in lines if "exp4 lstm-T100" in line]
+    assert len(row_lines) == 3 and row_lines[0].rstrip(" │").endswith("%")  # the row, then its lanes at K = 1, 8
+    assert [c.strip() for c in row_lines[2].split("│")[1:-1]][3] == "8" and row_lines[2].rstrip(" │").endswith("x")
+    assert not any(name in result.output for name in ("exp2c", "exp1 ", "exp6a", "reber"))  # --only filters every part
 
 
 def test_one_hot_inputs_cost_one_column_so_2c_p1000_runs_like_p50():

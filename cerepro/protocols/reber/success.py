@@ -42,7 +42,7 @@ def all_correct(net, z_reset, fz, check, cost, out_y, fast_exp):
         return False  # the front string is still wrong at the step it failed last time
     for pos in range(order.shape[0]):
         n = order[pos]
-        f = frozen.first_wrong(fz, net.setup, z_reset, x_index[n], legal[n], 0, lengths[n], out_y, fast_exp)
+        f = frozen.first_wrong(fz, net.setup, z_reset, x_index[n], legal[n], np.int64(0), lengths[n], out_y, fast_exp)  # not a literal 0: one compiled first_wrong
         if f < 0:
             cost[n] = PASSED + lengths[n]
             continue
