@@ -39,6 +39,7 @@ def test_the_shipped_hypotheses_are_complete():
     merged = {k: v for p in BY_NAME["jku"].parts for k, v in BY_NAME[p].settings.items()}
     assert BY_NAME["jku"].settings == merged
     assert BY_NAME["output-layer"].settings == {**BY_NAME["output-bias"].settings, **BY_NAME["inputs-to-outputs"].settings}
+    assert BY_NAME["gate-biases-output-layer"].settings == {**BY_NAME["gate-biases"].settings, **BY_NAME["output-layer"].settings}
     assert len(COLUMNS) == 31  # every LSTM row of Tables 1-9
 
 
@@ -67,6 +68,7 @@ def test_weight_counts_change_only_where_a_hypothesis_adds_connections():
         "jku-cell-bias": lambda e, r: r.config.blocks * r.config.block_size if e == "exp1" else 0,
         "input-gate-bias": lambda e, r: {"exp2a": 1, "exp2b": 1, "exp2c": 4}.get(e, 0),
         "gate-biases": lambda e, r: {"exp2a": 1, "exp2b": 1, "exp2c": 4}.get(e, 0),
+        "gate-biases-output-layer": lambda e, r: (expect_extra["gate-biases"](e, r) + expect_extra["output-layer"](e, r)),
         "jku-reset": lambda e, r: 0, "no-output-derivative": lambda e, r: 0, "lr-length": lambda e, r: 0,
     }
     for name, extra in expect_extra.items():
