@@ -17,11 +17,15 @@ install: $(STAMP)
 run: install  ## Table 1 (embedded Reber grammar) at paper scale, faithful rows, re-run (not read from the ledger)
 	$(BIN)/cerepro run reber --fresh
 
-test: install  ## the suite without the tests marked slow (pyproject.toml: addopts)
-	$(BIN)/pytest -q
+# The suite runs in one process per core, up to 4 (pytest-xdist): most of its time is numba compiling kernels
+# into a fresh checkout's cache, which the processes share.
+PYTEST := $(BIN)/pytest -q -n auto --maxprocesses 4
 
-test-all: install  ## every test, the slow ones too (the installed wheel: about a minute more)
-	$(BIN)/pytest -q -m ""
+test: install  ## the suite without the tests marked slow (pyproject.toml: addopts)
+	$(PYTEST)
+
+test-all: install  ## every test, the slow ones too (the installed wheel, the committed trials re-computed: about a minute more)
+	$(PYTEST) -m ""
 
 bench: install  ## time-steps per second of each kernel and of its numpy reference
 	$(BIN)/cerepro bench
