@@ -1,6 +1,7 @@
 """The command line: the only module that prints or exits.
 
-Exit codes: 0 ok, 2 a usage or spec error (one line, `Error: ...`, and nothing written), 130 interrupted.
+Exit codes: 0 ok, 1 the ledger was replaced under a run (one line, `Error: ...`; ledger.LedgerReplaced), 2 a usage
+or spec error (one line, `Error: ...`, and nothing written), 130 interrupted.
 Progress goes to stderr, results to stdout; Rich drops colour for NO_COLOR and for output that is not a
 terminal. Heavy modules (numba, pandas, the protocols) are imported by the commands that need them.
 """
@@ -17,11 +18,12 @@ import click
 from rich.console import Console
 
 from cerepro import __version__, preflight
+from cerepro.ledger import LedgerReplaced
 from cerepro.options import Finite, PerRowCount
 from cerepro.specfile import SpecError, hint
 from cerepro.text import plural
 
-EXIT_USAGE, EXIT_INTERRUPTED = 2, 130
+EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
 RESULTS = "results"  # relative to the working folder, wherever cerepro is installed
 OUT_HELP = "Results folder (default: ./results of the working folder)."
 
@@ -40,6 +42,9 @@ class Cli(click.Group):
             code = super().main(*args, standalone_mode=False, **kwargs)
         except click.exceptions.Abort:
             sys.exit(EXIT_INTERRUPTED)
+        except LedgerReplaced as exc:
+            click.echo(f"Error: {exc}", err=True)
+            sys.exit(EXIT_FAILED)
         except click.ClickException as exc:
             message = exc.format_message().rstrip(".")
             if isinstance(exc, click.UsageError) and exc.ctx:
@@ -254,6 +259,32 @@ def backfill(out_dir: str, dry_run: bool) -> None:
     found = _checked(lambda: backfill_mod.backfill(Path(out_dir), dry_run=dry_run))
     for line in backfill_mod.describe(found, dry_run):
         out.print(line, soft_wrap=True, markup=False)
+
+
+@main.command()
+@click.argument("source", type=click.Path(exists=True, dir_okay=False))
+@click.option("--out", "out_dir", default=RESULTS, type=click.Path(file_okay=False), help=OUT_HELP)
+def merge(source: str, out_dir: str) -> None:
+    """Add the trials of another ledger file SOURCE to <out>/ledger.sqlite (e.g. the copy a run saved when its
+    ledger was replaced under it); a trial both hold keeps this ledger's record. Tables are rebuilt by
+    `cerepro run EXPERIMENT --tables-only`."""
+    from cerepro.ledger import Ledger
+
+    target = Path(out_dir) / "ledger.sqlite"
+    if not target.is_file():
+        _fail(f"no ledger at {target.resolve()}")
+    if Path(source).resolve() == target.resolve():
+        _fail(f"{source} is the ledger itself")
+    ledger = Ledger(target)
+    try:
+        counts = ledger.merge(Path(source))
+    except ValueError as exc:
+        _fail(str(exc))
+    finally:
+        ledger.close()
+    out.print(f"{plural(counts['added'], 'trial')} added to {target}; {counts['same']} already there"
+              + (f"; {plural(counts['differ'], 'trial')} with another record there kept as they were" if counts["differ"] else ""),
+              soft_wrap=True, markup=False)
 
 
 @main.command()

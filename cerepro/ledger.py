@@ -10,6 +10,12 @@ Tables are built from the ledger, and a run skips trials it already holds with t
 seed, so an interrupted run (Ctrl-C, SIGTERM, kill -9) loses at most the trials in flight. Only the parent
 process writes; WAL mode keeps readers (`cerepro compare` during a run) from blocking it, and close()
 folds the WAL back into the one file.
+
+The ledger is meant to be committed, so a git checkout, stash or pull may replace the file under a running
+run. The run would go on writing into the replaced (deleted) file, and its WAL would corrupt the new one.
+Before every write the ledger checks that its path is still the file it opened; if not, it saves what it
+holds beside it (`ledger.replaced-...sqlite`), raises LedgerReplaced and lets close() remove its WAL; `merge`
+(`cerepro merge`) adds the saved trials to the new file.
 """
 
 from __future__ import annotations
@@ -71,6 +77,25 @@ GROUP = ("experiment", "row", "variant", "config_hash", "run_seed")
 BUSY_TIMEOUT_S = 60.0
 
 
+class LedgerReplaced(RuntimeError):
+    """The ledger's file was replaced while this handle wrote to it; `saved` holds what the handle held."""
+
+    def __init__(self, path: Path, saved: Path):
+        self.path, self.saved = path, saved
+        super().__init__(f"{path} was replaced while this run was writing to it (a git checkout, stash or pull of "
+                         f"its folder?); the trials the run held are saved in {saved}: `cerepro merge {saved}` "
+                         f"adds them to the new file")
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    """(device, inode) of the file at `path`, or None if there is none."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return st.st_dev, st.st_ino
+
+
 class StoredConfig(NamedTuple):
     """A row configuration as the ledger holds it."""
 
@@ -127,6 +152,8 @@ class Ledger:
 
     def __init__(self, path: str | Path, create: bool = True):
         self.path = Path(path)
+        self.identity: tuple[int, int] | None = None  # set once the file exists (below)
+        self.replaced: LedgerReplaced | None = None
         if create:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)  # transactions are explicit
@@ -139,6 +166,7 @@ class Ledger:
                     if statement.strip():
                         self.db.execute(statement)
         self.tables = {name for (name,) in self.db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        self.identity = _identity(self.path)  # the file this handle opened (see the module docstring)
 
     @classmethod
     def existing(cls, path: str | Path) -> Ledger | None:
@@ -151,6 +179,7 @@ class Ledger:
 
         class _Tx:
             def __enter__(self):
+                ledger.check_file()
                 if ledger.db.in_transaction:  # one left open by an interrupt between BEGIN and COMMIT
                     ledger.db.execute("ROLLBACK")
                 ledger.db.execute("BEGIN IMMEDIATE")
@@ -160,6 +189,46 @@ class Ledger:
                 ledger.db.execute("COMMIT" if kind is None else "ROLLBACK")
 
         return _Tx()  # type: ignore[return-value]
+
+    def check_file(self) -> None:
+        """Raise LedgerReplaced if the path no longer names the file this handle opened (saving its content once)."""
+        if self.replaced is None and self.identity is not None and _identity(self.path) != self.identity:
+            saved = self.path.with_name(f"{self.path.stem}.replaced-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.sqlite")
+            target = sqlite3.connect(saved)
+            try:
+                self.db.backup(target)  # the old file as this connection sees it, WAL included
+            finally:
+                target.close()
+            self.replaced = LedgerReplaced(self.path, saved)
+        if self.replaced is not None:
+            raise self.replaced
+
+    def merge(self, source: Path) -> dict[str, int]:
+        """Add the trials and row settings of the ledger file `source` that this one lacks; a trial both hold keeps
+        this ledger's record. Returns {"added", "same", "differ"} trial counts (differ: another record, kept ours)."""
+        try:
+            src = Ledger.existing(source)
+        except sqlite3.DatabaseError:
+            src = None
+        if src is None or "trials" not in src.tables:
+            raise ValueError(f"{source} is not a cerepro ledger (it has no trials table)")
+        has_configs = "configs" in src.tables
+        src.db.close()
+        key = " AND ".join(f"t.{c} = u.{c}" for c in (*GROUP, "trial"))
+        self.check_file()
+        self.db.execute("ATTACH DATABASE ? AS src", (str(source),))  # not inside a transaction (SQLite's rule)
+        try:
+            with self.transaction():
+                same, differ = self.db.execute(
+                    "SELECT COALESCE(SUM(t.record = u.record), 0), COALESCE(SUM(t.record != u.record), 0) "
+                    f"FROM src.trials t JOIN main.trials u ON {key}").fetchone()
+                added = self.db.execute("INSERT OR IGNORE INTO main.trials SELECT * FROM src.trials").rowcount
+                if has_configs:
+                    columns = ", ".join(row[1] for row in self.db.execute("PRAGMA src.table_info(configs)"))
+                    self.db.execute(f"INSERT OR IGNORE INTO main.configs ({columns}) SELECT {columns} FROM src.configs")
+        finally:
+            self.db.execute("DETACH DATABASE src")
+        return {"added": added, "same": same, "differ": differ}
 
     def close(self) -> None:
         """Fold the WAL back into the main file (so that a committed ledger is one file) and close."""

@@ -138,9 +138,11 @@ def run(plan: Plan, workers: int, out_dir: Path, fresh: bool = False, executor: 
         yield Event("done", {**written, "wall_s": time.perf_counter() - started, "trials_run": n_done,
                              "unconfigured": unconfigured, "idle_fraction": stats.get("idle_fraction", 0.0)})
     finally:
-        if not tables_only:
-            ledger.release(owner)
-        ledger.close()
+        try:
+            if not tables_only:
+                ledger.release(owner)
+        finally:
+            ledger.close()
 
 
 def _claim(ledger: Ledger, rows: tuple[Row, ...], seed: int, owner: Owner):
