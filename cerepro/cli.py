@@ -26,6 +26,9 @@ from cerepro.text import plural
 EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
 RESULTS = "results"  # relative to the working folder, wherever cerepro is installed
 OUT_HELP = "Results folder (default: ./results of the working folder)."
+ENGINE = click.option("--engine", default="auto", show_default=True, type=click.Choice(["auto", "one", "lanes"]),
+                      help="One net per kernel call (trials land one by one), or a row's trials in the SIMD lanes of "
+                           "one call (1997 LSTM, online and 2c rows); auto: lanes where they pay. The numbers are the same.")
 
 # Off a terminal Rich assumes 80 columns: wide tables stay whole when piped, unless COLUMNS says otherwise.
 out = Console(highlight=False, width=None if sys.stdout.isatty() or "COLUMNS" in os.environ else 200)
@@ -126,9 +129,7 @@ def sample(task: str, n: int, seed: int) -> None:
               help="Where trials run: a process pool here, or a dask.distributed cluster (needs the 'cluster' extra).")
 @click.option("--scheduler", metavar="URL", help="Dask scheduler address, e.g. tcp://host:8786 (with --executor dask; "
               "without it a local cluster of --workers processes is started).")
-@click.option("--engine", default="auto", show_default=True, type=click.Choice(["auto", "one", "lanes"]),
-              help="One net per kernel call, or a row's trials in the SIMD lanes of one call (1997 LSTM, online and 2c "
-              "rows); auto: lanes where they pay. The numbers are the same.")
+@ENGINE
 def run(experiment: str, trials, seed, workers, max_sequences, variants: str, model: str | None, baselines: bool, only_rows: str,
         out_dir: str, fresh: bool, executor: str, scheduler: str | None, tables_only: bool, engine: str) -> None:
     """Re-run EXPERIMENT (name, alias, or a YAML spec file) and write <out>/<experiment>.csv/.md.
@@ -300,8 +301,9 @@ def merge(source: str, out_dir: str) -> None:
 @click.option("--out", "out_dir", default=RESULTS, type=click.Path(file_okay=False), help=OUT_HELP)
 @click.option("--tables-only", is_flag=True, help="Run nothing: rebuild HYPOTHESES.md from the ledger.")
 @click.option("--json", "as_json", is_flag=True, help="Print the matrix as one JSON document on stdout.")
+@ENGINE
 def explain(names: str, experiments: str, only_rows: str, scale: str, trials, max_sequences, workers, out_dir: str,
-            tables_only: bool, as_json: bool) -> None:
+            tables_only: bool, as_json: bool, engine: str) -> None:
     """Test the hypotheses on every 1997 LSTM row; write <out>/HYPOTHESES.md (the matrix), its JSON and figure."""
     from cerepro import explain as explain_mod, plan as plan_mod, terminal, views
 
@@ -311,7 +313,7 @@ def explain(names: str, experiments: str, only_rows: str, scale: str, trials, ma
     out_path = _checked(lambda: preflight.writable(Path(out_dir)))
     signal.signal(signal.SIGTERM, _sigterm_to_interrupt)
     try:
-        for kind, data in ([] if tables_only else explain_mod.runs(selected, scale, workers, out_path, __version__)):
+        for kind, data in ([] if tables_only else explain_mod.runs(selected, scale, workers, out_path, __version__, engine)):
             if kind == "adopted":
                 err.print(f"{data[0]}: {plural(data[1], 'trial')} of the same configurations taken from the ledger")
             elif kind == "experiment":

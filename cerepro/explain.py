@@ -45,9 +45,10 @@ def select(names: list[str], experiments: list[str], only_rows: list[str] | None
 
 
 def runs(selected: list[tuple[config.Experiment, tuple[Row, ...]]], scale: str, workers: int, out_dir: Path,
-         version: str) -> Iterator[tuple[str, Any]]:
+         version: str, engine: str = "auto") -> Iterator[tuple[str, Any]]:
     """The work of `cerepro explain`, as (kind, data) for the CLI to render: ("adopted", (experiment, n)),
-    ("experiment", (experiment, rows to run)), ("run", (label, the runner's events)). Screening runs in rounds."""
+    ("experiment", (experiment, rows to run)), ("run", (label, the runner's events)). Screening runs in rounds;
+    `engine` as `cerepro run --engine` (the numbers are the same)."""
     from cerepro import runner
     from cerepro.plan import Plan
 
@@ -61,7 +62,7 @@ def runs(selected: list[tuple[config.Experiment, tuple[Row, ...]]], scale: str, 
         batches = rounds(todo, out_dir, exp.seed) if scale == "screen" else iter([(None, todo)])
         for k, batch in batches:
             label = exp.name if k is None else f"{exp.name}, up to {k} trials per row"
-            yield "run", (label, runner.run(Plan(exp, batch, exp.seed), workers, out_dir, write=False))
+            yield "run", (label, runner.run(Plan(exp, batch, exp.seed), workers, out_dir, write=False, engine=engine))
 
 
 def rebuild(out_dir: Path) -> tuple[dict[str, Any], list[Path]]:

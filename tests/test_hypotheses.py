@@ -302,3 +302,24 @@ def test_screening_stops_a_row_once_its_failures_decide_the_verdict(tmp_path):
     assert [r.variant for r in todo] == ["hyp-jku-reset"]  # the decided row is not run further
     cell = next(c for c in explain.matrix(tmp_path, HYPS, SCREEN, [exp])["cells"] if c["hypothesis"] == "lr-mean")
     assert cell["decided"] and cell["verdict"] == "differs" and cell["trials"] == 3 and cell["success_pct"] == 0.0
+
+
+def test_explain_gives_the_same_trials_on_either_engine(tmp_path, monkeypatch):
+    """`cerepro explain --engine` as `run --engine`: lanes or one net per call, the same records."""
+    from cerepro import runner
+
+    records, engines, run = {}, [], runner.run
+    monkeypatch.setattr(runner, "run", lambda *args, **kwargs: engines.append(kwargs["engine"]) or run(*args, **kwargs))
+    for engine in ("one", "lanes"):
+        out = tmp_path / engine
+        result = CliRunner().invoke(cli.main, ["explain", "--hypotheses", "no-output-derivative", "--experiments", "exp6a",
+                                               "--scale", "paper", "--trials", "8", "--max-sequences", "400", "--workers", "1",
+                                               "--engine", engine,
+                                               "--out", str(out)])
+        assert result.exit_code == 0, result.output
+        ledger = Ledger(out / "ledger.sqlite")
+        rows = ledger.db.execute("SELECT trial, record FROM trials WHERE variant = 'hyp-no-output-derivative' ORDER BY trial")
+        records[engine] = [(t, {k: v for k, v in json.loads(r).items() if k != "wall_s"}) for t, r in rows]
+        ledger.close()
+    assert engines == ["one", "lanes"]
+    assert len(records["one"]) == 8 and records["one"] == records["lanes"]
