@@ -295,6 +295,11 @@ def to_markdown(doc: dict[str, Any], figure_name: str | None = None, docs: str =
     return "\n".join(lines)
 
 
+def reproduced(rows: list[dict[str, Any]]) -> int:
+    """How many paper rows (`doc["rows"]`) some tested configuration reproduces."""
+    return sum(bool(r["reproduced_by"]) for r in rows)
+
+
 def resisting(rows: list[dict[str, Any]]) -> list[str]:
     """"experiment row" of each paper row (`doc["rows"]`) that hypotheses ran on and none reproduces."""
     return [f"{r['experiment']} {r['row']}" for r in rows if r["run"] and not r["reproduced_by"]]
@@ -302,9 +307,8 @@ def resisting(rows: list[dict[str, Any]]) -> list[str]:
 
 def _rows_markdown(rows: list[dict[str, Any]]) -> list[str]:
     """Per paper row: the hypotheses that reproduce it, else its closest miss; then the rows no hypothesis reproduces."""
-    reached = [r for r in rows if r["reproduced_by"]]
     lines = ["", "## Per paper row", "",
-             f"Taking for each row whichever tested configuration does best, {len(reached)} of {len(rows)} rows reproduce: an",
+             f"Taking for each row whichever tested configuration does best, {reproduced(rows)} of {len(rows)} rows reproduce: an",
              "upper bound on what the tested details could reach together if their effects combined freely (the score",
              "says what each reaches alone). A row counts as run by a hypothesis once its planned trials finished or its",
              "failures decided it;",

@@ -193,9 +193,8 @@ def _hypotheses_section(out_dir: Path) -> list[str]:
         lines.append(f"| `{s['hypothesis']}` | {s['reproduced']} / {s['run']} | {s['reproduced_with_faithful']} / {s['rows']} | "
                      f"{', '.join(s['fixes']) or '-'} | {', '.join(s['breaks']) or '-'} |")
     if rows:
-        reached = sum(bool(r["reproduced_by"]) for r in rows)
         resist = explain.resisting(rows)
-        lines += ["", f"Taking for each paper row whichever tested configuration does best, {reached} of {len(rows)} rows "
+        lines += ["", f"Taking for each paper row whichever tested configuration does best, {explain.reproduced(rows)} of {len(rows)} rows "
                       f"reproduce. Rows that resist every hypothesis run on them ({len(resist)}): {', '.join(resist) or 'none'}."]
     return lines
 

@@ -28,26 +28,11 @@ from cerepro.protocols.longlag import trial as longlag
 from cerepro.protocols.online import trial as online
 
 
-def trained_weights(cfg, seed: int, row_key: str, trial: int) -> tuple[dict, dict[str, np.ndarray]]:
-    """(trial record, final weights) of one trial: the weights as the protocol's final test sees them."""
+def trained_weights(protocol: str, cfg, seed: int, row_key: str, trial: int) -> tuple[dict, dict[str, np.ndarray]]:
+    """(trial record, final weights) of one trial of a long-lag (2c) or online (adding) row."""
     kept: dict[str, np.ndarray] = {}
-    final_test = longlag.final_test
-
-    def keep(cfg, net, ws, step, rng):
-        kept.update({k: v.copy() for k, v in net.weights().items()})
-        return final_test(cfg, net, ws, step, rng)
-
-    longlag.final_test = keep
-    try:
-        return longlag.run_trial(cfg, seed, row_key, trial), kept
-    finally:
-        longlag.final_test = final_test
-
-
-def online_weights(cfg, seed: int, row_key: str, trial: int) -> tuple[dict, dict[str, np.ndarray]]:
-    """(trial record, final weights) of one trial of an online row (Exps 3-6)."""
-    kept: dict[str, np.ndarray] = {}
-    return online.run_trial(cfg, seed, row_key, trial, keep_params=kept), kept
+    module = {"longlag": longlag, "online": online}[protocol]
+    return module.run_trial(cfg, seed, row_key, trial, keep_params=kept), kept
 
 
 def gates(cfg, weights: dict[str, np.ndarray], n: int, seed: int) -> dict[str, float]:
@@ -81,14 +66,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sequences", type=int, default=20, help="fresh sequences traced per net")
     args = parser.parse_args(argv)
     exp = config.resolve(args.experiment)
-    train = trained_weights if args.experiment == "exp2c" else online_weights
     base = next(r for r in exp.rows if r.name == args.row)
     by_name = {h.name: h for h in hypotheses.load()[0]}
     for name in ["faithful", *filter(None, args.hypotheses.split(","))]:
         row = base if name == "faithful" else hypotheses.hypothesis_row(by_name[name], base)
         cfg = dataclasses.replace(row.config, max_sequences=args.cap)
         for t in range(args.trials):
-            rec, weights = train(cfg, exp.seed, row.seed_key, t)
+            rec, weights = trained_weights(exp.protocol, cfg, exp.seed, row.seed_key, t)
             traced = gates(cfg, weights, args.sequences, seed=100 + t)
             test = (f"{rec['test_ok_pct']:5.1f} % right" if "test_ok_pct" in rec else f"{rec['test_wrong']} of {rec['test_n']:,} wrong")
             print(f"{name:18s} trial {t}: {rec['outcome']:7s} after {rec['sequences']:>9,}; test {test} | "

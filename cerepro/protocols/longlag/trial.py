@@ -26,8 +26,11 @@ def _scratch(T: int, K: int) -> kernel.Scratch:
     return kernel.Scratch(np.zeros((T, K)), np.zeros((T, K)), np.zeros(T, dtype=np.bool_))
 
 
-def run_trial(cfg: LongLagRow, seed: int, row_key: str, trial: int, progress: Callable[[int], None] | None = None) -> dict:
-    """Train one net of a row; return its trial record (see results.py and summarize for the fields)."""
+def run_trial(cfg: LongLagRow, seed: int, row_key: str, trial: int, progress: Callable[[int], None] | None = None,
+              keep_params: dict | None = None) -> dict:
+    """Train one net of a row; return its trial record (see results.py and summarize for the fields).
+
+    keep_params, if given, receives copies of the final weights (as online.run_trial's; tools/trace_gates.py)."""
     tr = Trial(cfg, seed, row_key, trial, progress)
     net, n_in, n_out = tr.net, *cfg.sizes()
     growth = kernel.Growth(net.M_hid.copy(), net.M_out.copy(), net.W_hid.copy(), net.W_out.copy())  # the final net
@@ -61,6 +64,8 @@ def run_trial(cfg: LongLagRow, seed: int, row_key: str, trial: int, progress: Ca
     online_success = status == SUCCESS and cfg.success_test == "online"
     added = int(state[0]["added_at"])
     final = final_test(cfg, net, tr.ws, tr.step, tr.stream("test")) if status != DIVERGED else {}
+    if keep_params is not None:
+        keep_params.update(net.weights())
     return tr.record(status, done - cfg.success_window if online_success else done, seq_sse[:done],  # before the passing window
                      presented=done, cell_added_at=added if added >= 0 else None, **final)
 
