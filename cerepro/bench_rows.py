@@ -1,7 +1,7 @@
 """Speed of whole rows beside the kernels (make bench): the trial loops end to end, and the lane engine.
 
 Row rate: training time-steps per second of CPU time of whole trials (data, stop rule, success test, final
-test, bookkeeping) on the nets of Tables 1, 3, 7 and 9, against the bare 1997 kernel (kernel.step in a loop) on
+test, bookkeeping) on the nets of Tables 1, 3, 4 (Exp 3's check set), 7 and 9, against the bare 1997 kernel (kernel.step in a loop) on
 the same net and sequences of the same task. Lane rate: K trials of a row trained together in K lanes
 (protocols/lanes.py) against the same K trials one net at a time; K = 1, 8, 16, 32. Rows run at reduced caps
 (and lane rows with a reduced final test), so that a bench takes about a minute; the labels say so. CPU time of
@@ -42,6 +42,7 @@ ROWS = (
     RowCase("1", "reber", "exp1", "lstm-4x1-lr0.1", (2,), 20_000),  # fails every test: the test's worst case
     RowCase("1", "reber", "exp1", "lstm-3x2-lr0.5", (12, 14), 20_000),  # succeeds after 15,076 and 12,630 strings
     RowCase("3", "2c", "exp2c", "q50-p50", (2, 9), 100_000),  # succeed after 83,296 and 77,719 sequences
+    RowCase("4", "3a", "exp3a", "lstm-T100-N3", (0,), 12_000),  # passes ST1, then ST2 after 9,500: the check set's cost
     RowCase("7", "adding", "exp4", "lstm-T100", (0,), 30_000),
     RowCase("9", "temporal", "exp6a", "lstm-2x2", (5, 10), 30_000),  # succeed after 21,729 and 20,411 sequences
 )

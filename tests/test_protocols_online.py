@@ -12,6 +12,7 @@ from cerepro.generators.base import as_sequences, dense_inputs
 from cerepro.models.common import Net
 from cerepro.models.lstm97 import architecture
 from cerepro.models.lstm97 import reference as lstm97_reference
+from cerepro.models.lstm97 import frozen_batch
 from cerepro.protocols.online import kernel
 from cerepro.protocols.online import trial as proto
 from cerepro.protocols.online.settings import OnlineRow
@@ -68,14 +69,18 @@ def test_window_rules_match_a_slice_restatement_on_random_error_streams(rule):
         assert got is not None
 
 
-def test_evaluate_early_exit_and_move_to_front():
+@pytest.mark.parametrize("lanes", [False, True], ids=["one-per-call", "lanes"])
+def test_evaluate_early_exit_and_move_to_front(lanes):
+    """Both tests of a frozen net (one sequence per step call, and the 1997 step's lanes) against the reference."""
     cfg = ADDING
     net, ws, step = models.get("lstm97").build(np.random.default_rng(0), cfg, 2, 1)
+    tester, fz, fast_exp = proto.tester(net, step) if lanes else (kernel.evaluate, frozen_batch.empty(), False)
+    assert (tester is kernel.evaluate_lanes) == lanes
     batch = proto.draw(cfg, np.random.default_rng(1), 40)
     tests = proto.tests(batch)
     x_dense, lengths, end_target = tests.x_dense, tests.lengths, tests.end_target
     out_y, no_t, no_mask = np.zeros((batch.targets.shape[1], 1)), np.zeros((1, 1)), np.zeros(batch.targets.shape[1], dtype=bool)
-    full = kernel.evaluate(step, net, ws, tests, 0.04, 40, out_y, no_t, no_mask)
+    full = tester(step, net, ws, tests, 0.04, 40, out_y, no_t, no_mask, fz, fast_exp)
     assert full[1] == 40 and 0 < full[0] < 40  # an untrained net gets some right, most wrong
     y = np.array([lstm97_reference.run_sequence(net, architecture(cfg, 2, 1), x_dense[i, : lengths[i]],
                                                 batch.targets[i, : lengths[i]], batch.target_mask[i, : lengths[i]], 0.0,
@@ -84,7 +89,7 @@ def test_evaluate_early_exit_and_move_to_front():
     assert np.isclose(full[2], np.abs(end_target[:, 0] - y).sum()) and np.isclose(full[3], ((end_target[:, 0] - y) ** 2).sum())
     order = np.arange(40)
     first_bad = int(np.flatnonzero(~(np.abs(end_target[:, 0] - y) < 0.04))[0])
-    wrong, tested, _, _ = kernel.evaluate(step, net, ws, tests._replace(order=order), 0.04, 0, out_y, no_t, no_mask)
+    wrong, tested, _, _ = tester(step, net, ws, tests._replace(order=order), 0.04, 0, out_y, no_t, no_mask, fz, fast_exp)
     assert (wrong, tested, order[0]) == (1, first_bad + 1, first_bad)
 
 
@@ -105,7 +110,7 @@ def test_kernel_training_matches_the_numpy_reference(task, io, kw):
     check = kernel.Tests(np.zeros((0, 1), dtype=np.int64), np.zeros((0, 1, block.x_dense.shape[2])), np.zeros((0, io[1])), empty, empty)
     seq_err = np.zeros(40)
     status, k = kernel.train_online(step, net, ws, block, cfg.lr, rule, kernel.new_window(cfg.window), check,
-                               np.zeros((targets.shape[1], io[1])), seq_err)
+                               np.zeros((targets.shape[1], io[1])), seq_err, *proto.tester(net, step))
     assert (status, k) == (kernel.RUNNING, 40)
     arch, x = architecture(cfg, *io), dense_inputs(batch)
     ref_err = []

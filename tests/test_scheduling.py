@@ -69,3 +69,15 @@ def test_a_run_gives_the_same_ledger_with_either_engine(tmp_path, workers):
     assert _ledger_records(tmp_path / "one" / "ledger.sqlite") == _ledger_records(tmp_path / "lanes" / "ledger.sqlite")
     assert all(0.0 <= d["idle_fraction"] <= 1.0 for d in done.values())
     assert len(_ledger_records(tmp_path / "lanes" / "ledger.sqlite")) == 6
+
+
+def test_auto_runs_check_set_rows_one_net_per_call():
+    """Exp 3's ST1/ST2 rows test their check set with the sequences in lanes on one net, which the trial lanes
+    (one check sequence per lane and tick) do not match: auto keeps them on one net; --engine lanes still may."""
+    check_set = next(r for r in config.resolve("exp3a").rows if r.name == "lstm-T100-N3")
+    window = next(r for r in config.resolve("exp4").rows if r.name == "lstm-T100")
+    assert check_set.config.stop == "st1st2" and window.config.stop != "st1st2"
+    assert not scheduling.uses_lanes("online", check_set, "auto", 32, 1)
+    assert scheduling.uses_lanes("online", check_set, "lanes", 32, 1)
+    assert scheduling.uses_lanes("online", window, "auto", 32, 1)
+    assert not scheduling.uses_lanes("online", window, "auto", 7, 1)

@@ -17,6 +17,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
+from cerepro.models.lstm97 import frozen_batch
 from cerepro.protocols.common import DIVERGED, RUNNING, SUCCESS
 from cerepro.protocols.ops import move_to_front
 
@@ -142,6 +143,33 @@ def evaluate(step, net, ws, seqs, order, tol, early_exit, scratch, seq_err):
             move_to_front(order, pos)
             return n_ok
     return n_ok
+
+
+@njit(cache=True)
+def end_errors(net, ws, seqs, fz, fast_exp, seq_err):
+    """evaluate without early exit, for the 1997 step on sequences scored at their last step only (2c):
+    seq_err[n] = sequence n's largest absolute error there, the same number, with the sequences in the lanes of
+    models/lstm97/frozen_batch.py (fz: frozen_batch.batch(net); fast_exp: vexp.available())."""
+    x_index, t_index, _, lengths = seqs
+    n_all, T = x_index.shape
+    K = net.W_out.shape[0]
+    no_x = np.zeros((n_all, T, 0))
+    out_end = np.empty((frozen_batch.LANES, K))
+    frozen_batch.freeze(net, fz)
+    for a in range(0, n_all, frozen_batch.LANES):
+        L = min(frozen_batch.LANES, n_all - a)
+        frozen_batch.end_outputs(fz, net.setup, ws.z_reset, x_index, no_x, lengths, np.arange(a, a + L), out_end, fast_exp)
+        for q in range(L):  # max_abs_error at the one scored step, whose target is one-hot (or none: -1)
+            target_unit = t_index[a + q, lengths[a + q] - 1]
+            worst = 0.0
+            for k in range(K):
+                d = abs((1.0 if k == target_unit else 0.0) - out_end[q, k])
+                if d != d:  # NaN: never a pass
+                    worst = d
+                    break
+                if d > worst:
+                    worst = d
+            seq_err[a + q] = worst
 
 
 @njit  # as evaluate

@@ -5,7 +5,8 @@ stop rule after every `check_every` sequences (docs/paper.md, Exps 3-6): ST3(bet
 sequences all correct (ABS) and their average error below beta; NSEQ(n), fewer than n of them wrong; ST1/ST2,
 at most `st1_max_wrong` of a fixed check set wrong, and (ST2, the stop) its mean absolute error below
 `st2_error`. The window is a ring with running totals, re-summed exactly once per lap and whenever the sum is
-close to the threshold, so floating drift can never decide a stop.
+close to the threshold, so floating drift can never decide a stop. The frozen tests (`evaluate`) run one
+sequence per step call; `evaluate_lanes` gives the same results for the 1997 step with the sequences in lanes.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
+from cerepro.models.lstm97 import frozen_batch
 from cerepro.protocols.common import DIVERGED, RUNNING, SUCCESS
 from cerepro.protocols.ops import move_to_front
 
@@ -115,12 +117,12 @@ def window_rule_met(rule, win):
 
 
 @njit  # takes the model's step: numba's disk cache cannot serve it (the runner compiles once before forking)
-def evaluate(step, net, ws, tests, abs_threshold, max_wrong, out_y, no_t, no_mask):
+def evaluate(step, net, ws, tests, abs_threshold, max_wrong, out_y, no_t, no_mask, fz, fast_exp):
     """Forward-only test of the sequences in tests.order; stops once more than `max_wrong` are wrong.
 
     Returns (wrong, tested, sum |e|, sum e^2), the sums over tested sequences and output units. On an early stop
     the failing sequence moves to the front of the order, so the next test of a net that still fails it costs
-    one sequence (the verdict is unchanged)."""
+    one sequence (the verdict is unchanged). fz, fast_exp: unused (evaluate_lanes' arguments)."""
     x_index, x_dense, end_target, lengths, order = tests
     K = end_target.shape[1]
     wrong = 0
@@ -146,8 +148,57 @@ def evaluate(step, net, ws, tests, abs_threshold, max_wrong, out_y, no_t, no_mas
 
 
 @njit  # as evaluate
-def train_online(step, net, ws, block, lr, rule, win, check, out_y, seq_err):
-    """Train on the block's sequences (generators.base.Sequences) in order until the stop rule holds.
+def evaluate_lanes(step, net, ws, tests, abs_threshold, max_wrong, out_y, no_t, no_mask, fz, fast_exp):
+    """evaluate for the 1997 step (models/lstm97/kernel.step), cheaper: the same returns, sums in the same order
+    and the same move to the front. The front sequence runs alone (a net that still fails it fails here); the
+    others in batches of 16, 32, then frozen_batch.LANES sequences in the lanes of one loop
+    (models/lstm97/frozen_batch.py: kernel.step's end outputs, bit for bit). fz: frozen_batch.batch(net) (its
+    weights are taken here); fast_exp: vexp.available()."""
+    x_index, x_dense, end_target, lengths, order = tests
+    K = end_target.shape[1]
+    m = order.shape[0]
+    wrong = 0
+    sum_abs = 0.0
+    sum_sq = 0.0
+    if m == 0:
+        return wrong, 0, sum_abs, sum_sq
+    out_end = np.empty((frozen_batch.LANES, K))
+    pos = 0
+    size = 1
+    while pos < m:
+        L = min(size, m - pos)
+        if pos == 0:
+            n = order[0]
+            step(net, ws, x_index[n], x_dense[n], no_t, no_mask, lengths[n], 0.0, False, out_y)
+            for k in range(K):
+                out_end[0, k] = out_y[lengths[n] - 1, k]
+            frozen_batch.freeze(net, fz)
+        else:
+            frozen_batch.end_outputs(fz, net.setup, ws.z_reset, x_index, x_dense, lengths, order[pos : pos + L], out_end,
+                                     fast_exp)
+        for q in range(L):
+            n = order[pos + q]
+            bad = False
+            for k in range(K):
+                d = abs(end_target[n, k] - out_end[q, k])
+                sum_abs += d
+                sum_sq += d * d
+                if not d < abs_threshold:
+                    bad = True
+            if bad:
+                wrong += 1
+                if wrong > max_wrong:
+                    move_to_front(order, pos + q)
+                    return wrong, pos + q + 1, sum_abs, sum_sq
+        pos += L
+        size = 16 if pos == 1 else min(2 * size, frozen_batch.LANES)
+    return wrong, m, sum_abs, sum_sq
+
+
+@njit  # as evaluate
+def train_online(step, net, ws, block, lr, rule, win, check, out_y, seq_err, tester, fz, fast_exp):
+    """Train on the block's sequences (generators.base.Sequences) in order until the stop rule holds; the ST1/ST2
+    check runs `tester` (evaluate, or evaluate_lanes for the 1997 step, with its fz and fast_exp).
 
     Returns (status, sequences done in this call); seq_err[i] receives sequence i's error measure. The window's
     totals count sequences over all calls (the check cadence is global) and record the sequence count at the
@@ -170,7 +221,8 @@ def train_online(step, net, ws, block, lr, rule, win, check, out_y, seq_err):
         if tot.seen % rule.check_every != 0:
             continue
         if rule.stop == ST1ST2:
-            wrong, m, sum_abs, _ = evaluate(step, net, ws, check, rule.abs_threshold, rule.st1_max_wrong, out_y, no_t, no_mask)
+            wrong, m, sum_abs, _ = tester(step, net, ws, check, rule.abs_threshold, rule.st1_max_wrong, out_y, no_t, no_mask,
+                                          fz, fast_exp)
             if wrong <= rule.st1_max_wrong:  # ST1 holds (the whole set was tested)
                 if tot.st1_at == 0:
                     tot.st1_at = tot.seen

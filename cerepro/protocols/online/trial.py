@@ -17,6 +17,8 @@ import numpy as np
 from cerepro.generators import TASKS
 from cerepro.generators.base import Batch, Sequences, as_sequences
 from cerepro.models.common import Net
+from cerepro.models.lstm97 import frozen, frozen_batch
+from cerepro.models.lstm97 import kernel as lstm97_kernel
 from cerepro.protocols.common import DIVERGED, SUCCESS, Trial
 from cerepro.protocols.online import kernel
 from cerepro.protocols.online.settings import ERRORS, STOPS, OnlineRow
@@ -40,12 +42,21 @@ def tests(batch: Batch) -> kernel.Tests:
                         np.arange(batch.n, dtype=np.int64))
 
 
+def tester(net: Net, step) -> tuple:
+    """(test function, its frozen batch, fast_exp) for a net: the 1997 step's tests run with the sequences in
+    lanes (kernel.evaluate_lanes), any other model's one sequence per step call (kernel.evaluate)."""
+    if step is lstm97_kernel.step:
+        return kernel.evaluate_lanes, frozen_batch.batch(net), frozen.fast_exp()
+    return kernel.evaluate, frozen_batch.empty(), False
+
+
 def test_net(net: Net, ws, step, cfg: OnlineRow, batch: Batch) -> dict:
     """Forward-only test on a batch: wrong count, mean |error| and mean squared error (per sequence and unit)."""
     t = tests(batch)
     out_y = np.zeros((batch.target_mask.shape[1], t.end_target.shape[1]))
     no_t, no_mask = np.zeros((1, t.end_target.shape[1])), np.zeros(out_y.shape[0], dtype=np.bool_)
-    wrong, m, sum_abs, sum_sq = kernel.evaluate(step, net, ws, t, cfg.abs_threshold, batch.n, out_y, no_t, no_mask)
+    evaluate, fz, fast_exp = tester(net, step)
+    wrong, m, sum_abs, sum_sq = evaluate(step, net, ws, t, cfg.abs_threshold, batch.n, out_y, no_t, no_mask, fz, fast_exp)
     units = m * t.end_target.shape[1]
     return {"test_n": int(m), "test_wrong": int(wrong), "test_mae": sum_abs / units, "test_mse": sum_sq / units}
 
@@ -65,13 +76,14 @@ def run_trial(cfg: OnlineRow, seed: int, row_key: str, trial: int, progress: Cal
         empty = np.zeros(0, dtype=np.int64)
         check = kernel.Tests(np.zeros((0, 1), np.int64), np.zeros((0, 1, 0)), np.zeros((0, cfg.sizes()[1])), empty, empty)
     errors: list[np.ndarray] = []  # per-sequence error measure, one array per block: the learning curve
+    check_test = tester(tr.net, tr.step)
 
     def train(done: int, n: int) -> tuple[int, int]:
         block = as_sequences(draw(cfg, tr.stream("train", len(errors)), DATA_BLOCK))
         out_y = np.zeros((max(block.targets.shape[1], check.x_dense.shape[1]), block.targets.shape[2]))
         seq_err = np.zeros(n)
         status, k = kernel.train_online(tr.step, tr.net, tr.ws, Sequences(*(a[:n] for a in block)), cfg.lr, rule, win, check,
-                                        out_y, seq_err)
+                                        out_y, seq_err, *check_test)
         errors.append(seq_err[:k].astype(np.float32))
         return status, k
 
