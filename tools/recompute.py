@@ -27,6 +27,8 @@ ALWAYS = (
     ("cerg", "lstm-external-reset", "paper"),  # cerg protocol, forget-gate kernel without forget gate, string resets
     ("cerg", "forget-gates", "paper"),  # cerg with forget gates
     ("exp4", "lstm-T100", "linear-output"),  # online ST3
+    ("exp3a", "lstm-T100-N3", "paper"),  # online ST1/ST2: the check set in lanes (models/lstm97/frozen_batch.py)
+    ("exp2c", "q50-p50", "lr-x100"),  # long-lag 2c: the final test in lanes
     ("exp2a", "lstm-p100", "g2-no-output-derivative"),  # longlag 2a with sequential construction
     ("exp2a", "guess-p4", "baseline"),  # guessing on the longlag protocol
 )
