@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from cerepro.models.common import Built, Net
+from cerepro.models.packed import pack_net
 from cerepro.models.lstm97.arch import LSTMArch, LSTMInit, init, masks
 from cerepro.models.lstm97.arch import n_weights as count_weights
 from cerepro.models.lstm97.settings import LSTM97Settings, LSTMSettings
@@ -31,4 +32,5 @@ def build(rng: np.random.Generator, cfg: LSTM97Settings, n_in: int, n_out: int) 
     a = architecture(cfg, n_in, n_out)
     params, m = init(rng, a, LSTMInit(cfg.weight_range, cfg.input_gate_bias, cfg.output_gate_bias, cfg.gate_bias_init)), masks(a)
     setup = kernel.make_setup(a, per_step=cfg.update == "step", output_derivative=cfg.output_derivative, lr_scale=cfg.lr_scale)
-    return Built(Net.of(params, m, setup), kernel.make_workspace(a, cfg.reset_activation), kernel.step)
+    net, ws = pack_net(Net.of(params, m, setup), kernel.make_workspace(a, cfg.reset_activation))  # models/packed.py
+    return Built(net, ws, kernel.step)

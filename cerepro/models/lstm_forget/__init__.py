@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from cerepro.models.common import Built, Net
+from cerepro.models.packed import pack_net
 from cerepro.models.lstm_forget.arch import ForgetArch, ForgetInit, init, masks
 from cerepro.models.lstm_forget.arch import n_weights as count_weights
 from cerepro.models.lstm_forget.settings import ForgetSettings
@@ -35,4 +36,4 @@ def build(rng: np.random.Generator, cfg: ForgetSettings, n_in: int, n_out: int, 
     params = init(rng, a, ForgetInit(cfg.weight_range, cfg.input_gate_bias, cfg.output_gate_bias, cfg.forget_gate_bias))
     m = masks(a)
     setup = kernel.make_setup(a, per_step=cfg.update == "step", output_derivative=cfg.output_derivative)
-    return Built(Net.of(params, m, setup), kernel.make_workspace(a), kernel.step)
+    return Built(*pack_net(Net.of(params, m, setup), kernel.make_workspace(a)), kernel.step)  # models/packed.py
