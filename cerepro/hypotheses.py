@@ -119,6 +119,8 @@ def resolve(settings: dict[str, Any], row: Row) -> dict[str, Any]:
                 continue  # the paper gives values: keep them
             if key == "output_gate_bias" and not cfg.output_gate:
                 continue  # a net without output gates (2a, 2b) has none to bias
+            if key.endswith("_gate_bias") and changed.get("bias", cfg.bias) == "none":
+                continue  # no gate bias weights (2c), unless the hypothesis adds them first (bias: {none: ga})
             value: Any = tuple(float(rule["staggered"]) * (j + 1) for j in range(cfg.blocks))
         elif isinstance(rule, dict):
             if current not in rule:

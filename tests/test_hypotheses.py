@@ -69,6 +69,8 @@ def test_weight_counts_change_only_where_a_hypothesis_adds_connections():
         "input-gate-bias": lambda e, r: {"exp2a": 1, "exp2b": 1, "exp2c": 4}.get(e, 0),
         "gate-biases": lambda e, r: {"exp2a": 1, "exp2b": 1, "exp2c": 4}.get(e, 0),
         "gate-biases-output-layer": lambda e, r: (expect_extra["gate-biases"](e, r) + expect_extra["output-layer"](e, r)),
+        "output-gate-bias": lambda e, r: 0,
+        "output-gate-bias-output-layer": lambda e, r: expect_extra["output-layer"](e, r),
         "jku-reset": lambda e, r: 0, "no-output-derivative": lambda e, r: 0, "lr-length": lambda e, r: 0,
     }
     for name, extra in expect_extra.items():
@@ -102,6 +104,24 @@ def test_gate_biases_stagger_both_gates_only_where_the_paper_gives_none():
         else:  # 2a, 2b: no output gate, so nothing to bias: the same net as input-gate-bias
             assert row.config.output_gate_bias is None
             assert row.config == hyp.hypothesis_row(BY_NAME["input-gate-bias"], base).config
+
+
+def test_output_gate_bias_only_where_the_net_has_gate_bias_weights_and_unbiased_output_gates():
+    """Exps 4-6 only; there it is gate-biases wherever the paper gives the input gates their biases (Exps 4, 6:
+    the same net, so the same trials), and output-gate-bias-output-layer is output-layer wherever it means nothing."""
+    h, both, layer = BY_NAME["output-gate-bias"], BY_NAME["gate-biases"], BY_NAME["output-layer"]
+    pair = BY_NAME["output-gate-bias-output-layer"]
+    for e, base in COLUMNS:
+        row, cfg = hyp.hypothesis_row(h, base), base.config
+        if cfg.output_gate_bias is not None or not cfg.output_gate or cfg.bias == "none":
+            assert row is None, (e.name, base.name)
+            assert hyp.hypothesis_row(pair, base).config == hyp.hypothesis_row(layer, base).config
+            continue
+        assert e.name in ("exp4", "exp5", "exp6a", "exp6b")
+        assert row.config.output_gate_bias == tuple(-2.0 * (j + 1) for j in range(cfg.blocks))
+        assert row.config.input_gate_bias == cfg.input_gate_bias
+        if cfg.input_gate_bias is not None:
+            assert row.config_hash() == hyp.hypothesis_row(both, base).config_hash()
 
 
 def test_an_output_gate_bias_without_output_gates_is_rejected():
