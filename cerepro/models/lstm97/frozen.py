@@ -50,14 +50,20 @@ def frozen(U: int, M: int, K: int, Mo: int, H: int) -> Frozen:
 @njit(cache=True)
 def freeze(net, fz):
     """Take the net's current weights (transposed)."""
+    transpose_weights(net, fz.WT_hid, fz.WT_out)
+
+
+@njit(cache=True, inline="always")
+def transpose_weights(net, WT_hid, WT_out):
+    """WT_hid (M, U) = W_hid transposed, WT_out (Mo, K) = W_out transposed."""
     U, M = net.W_hid.shape
     K, Mo = net.W_out.shape
     for u in range(U):
         for m in range(M):
-            fz.WT_hid[m, u] = net.W_hid[u, m]
+            WT_hid[m, u] = net.W_hid[u, m]
     for k in range(K):
         for m in range(Mo):
-            fz.WT_out[m, k] = net.W_out[k, m]
+            WT_out[m, k] = net.W_out[k, m]
 
 
 @njit(cache=True, inline="always")

@@ -17,6 +17,7 @@ import numpy as np
 from numba import njit
 
 from cerepro.models import vexp
+from cerepro.models.lstm97 import frozen
 
 LANES = 64  # sequences per batch at most
 
@@ -64,14 +65,7 @@ def empty() -> Batch:
 @njit(cache=True)
 def freeze(net, b):
     """Take the net's current weights (transposed)."""
-    U, M = net.W_hid.shape
-    K, Mo = net.W_out.shape
-    for u in range(U):
-        for m in range(M):
-            b.WT_hid[m, u] = net.W_hid[u, m]
-    for k in range(K):
-        for m in range(Mo):
-            b.WT_out[m, k] = net.W_out[k, m]
+    frozen.transpose_weights(net, b.WT_hid, b.WT_out)
 
 
 @njit(cache=True, inline="always")
