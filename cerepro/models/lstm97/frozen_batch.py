@@ -103,6 +103,32 @@ def _reset(b, c, z_reset, L):
             s[v, k] = 0.0
 
 
+@njit(cache=True, inline="always")
+def _dot_lanes(out, WT, src, xi, I, end, one_hot, L):
+    """out[r, k] = sum_m WT[m, r] src[m, k] for every row r and lane k, each in ops.dot_row's order: the bias,
+    the inputs (one-hot: lane k's unit xi[k]; else src's rows 1..I), then the columns 1 + I .. end - 1."""
+    R = out.shape[0]
+    for r in range(R):
+        w = WT[0, r]
+        for k in range(L):
+            out[r, k] = w
+    if one_hot:
+        for r in range(R):
+            for k in range(L):
+                out[r, k] += WT[1 + xi[k], r]
+    else:
+        for i in range(I):
+            for r in range(R):
+                w = WT[1 + i, r]
+                for k in range(L):
+                    out[r, k] += w * src[1 + i, k]
+    for m in range(1 + I, end):
+        for r in range(R):
+            w = WT[m, r]
+            for k in range(L):
+                out[r, k] += w * src[m, k]
+
+
 @njit(cache=True, inline="always", error_model="numpy")
 def _tick(b, c, x_index, x_dense, seqs, t, L, fast_exp):
     """Step t of every lane (lane k: sequence seqs[k]): its outputs into b.y's (K, L) view, then the activations
@@ -126,25 +152,7 @@ def _tick(b, c, x_index, x_dense, seqs, t, L, fast_exp):
             for k in range(L):
                 z[1 + i, k] = x_dense[seqs[k], t, i]
                 zo[1 + i, k] = z[1 + i, k]
-    for u in range(U):  # net inputs, each lane in ops.dot_row's order: bias, inputs, recurrent columns
-        w = WT[0, u]
-        for k in range(L):
-            net[u, k] = w
-    if one_hot:
-        for u in range(U):
-            for k in range(L):
-                net[u, k] += WT[1 + b.xi[k], u]
-    else:
-        for i in range(I):
-            for u in range(U):
-                w = WT[1 + i, u]
-                for k in range(L):
-                    net[u, k] += w * z[1 + i, k]
-    for m in range(rec0, M):
-        for u in range(U):
-            w = WT[m, u]
-            for k in range(L):
-                net[u, k] += w * z[m, k]
+    _dot_lanes(net, WT, z, b.xi, I, M, one_hot, L)  # net inputs
     _exp_neg(net, ex_u, b, L, fast_exp)
     for u in range(U):
         for k in range(L):
@@ -161,25 +169,7 @@ def _tick(b, c, x_index, x_dense, seqs, t, L, fast_exp):
         for k in range(L):
             hs = s[v, k] if c.h_id else 2.0 * (1.0 / (1.0 + ex_h[v, k])) - 1.0
             zo[rec0 + v, k] = (sig[j, k] if c.output_gate else 1.0) * hs
-    for kk in range(K):  # outputs: bias, inputs, the cells of time t (ops.dot_row)
-        w = WO[0, kk]
-        for k in range(L):
-            y[kk, k] = w
-    if one_hot:
-        for kk in range(K):
-            for k in range(L):
-                y[kk, k] += WO[1 + b.xi[k], kk]
-    else:
-        for i in range(I):
-            for kk in range(K):
-                w = WO[1 + i, kk]
-                for k in range(L):
-                    y[kk, k] += w * zo[1 + i, k]
-    for m in range(rec0, Mo):
-        for kk in range(K):
-            w = WO[m, kk]
-            for k in range(L):
-                y[kk, k] += w * zo[m, k]
+    _dot_lanes(y, WO, zo, b.xi, I, Mo, one_hot, L)  # outputs from the cells of time t
     if not c.out_linear:
         _exp_neg(y, ex_k, b, L, fast_exp)
         for kk in range(K):

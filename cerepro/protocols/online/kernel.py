@@ -116,6 +116,20 @@ def window_rule_met(rule, win):
     return win.err.sum() / W < rule.beta
 
 
+@njit(cache=True, inline="always")
+def add_end_errors(end_target, n, y, row, abs_threshold, sum_abs, sum_sq):
+    """Sequence n's end errors |t_k - y[row, k]| added to the running sums unit by unit (their order decides the
+    rounding); returns (sum |e|, sum e^2, whether any unit is not below abs_threshold)."""
+    bad = False
+    for k in range(end_target.shape[1]):
+        d = abs(end_target[n, k] - y[row, k])
+        sum_abs += d
+        sum_sq += d * d
+        if not d < abs_threshold:
+            bad = True
+    return sum_abs, sum_sq, bad
+
+
 @njit  # takes the model's step: numba's disk cache cannot serve it (the runner compiles once before forking)
 def evaluate(step, net, ws, tests, abs_threshold, max_wrong, out_y, no_t, no_mask, fz, fast_exp):
     """Forward-only test of the sequences in tests.order; stops once more than `max_wrong` are wrong.
@@ -124,7 +138,6 @@ def evaluate(step, net, ws, tests, abs_threshold, max_wrong, out_y, no_t, no_mas
     the failing sequence moves to the front of the order, so the next test of a net that still fails it costs
     one sequence (the verdict is unchanged). fz, fast_exp: unused (evaluate_lanes' arguments)."""
     x_index, x_dense, end_target, lengths, order = tests
-    K = end_target.shape[1]
     wrong = 0
     sum_abs = 0.0
     sum_sq = 0.0
@@ -132,13 +145,7 @@ def evaluate(step, net, ws, tests, abs_threshold, max_wrong, out_y, no_t, no_mas
         n = order[pos]
         L = lengths[n]
         step(net, ws, x_index[n], x_dense[n], no_t, no_mask, L, 0.0, False, out_y)
-        bad = False
-        for k in range(K):
-            d = abs(end_target[n, k] - out_y[L - 1, k])
-            sum_abs += d
-            sum_sq += d * d
-            if not d < abs_threshold:
-                bad = True
+        sum_abs, sum_sq, bad = add_end_errors(end_target, n, out_y, L - 1, abs_threshold, sum_abs, sum_sq)
         if bad:
             wrong += 1
             if wrong > max_wrong:
@@ -178,13 +185,7 @@ def evaluate_lanes(step, net, ws, tests, abs_threshold, max_wrong, out_y, no_t, 
                                      fast_exp)
         for q in range(L):
             n = order[pos + q]
-            bad = False
-            for k in range(K):
-                d = abs(end_target[n, k] - out_end[q, k])
-                sum_abs += d
-                sum_sq += d * d
-                if not d < abs_threshold:
-                    bad = True
+            sum_abs, sum_sq, bad = add_end_errors(end_target, n, out_end, q, abs_threshold, sum_abs, sum_sq)
             if bad:
                 wrong += 1
                 if wrong > max_wrong:
