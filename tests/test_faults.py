@@ -146,7 +146,7 @@ def test_a_trial_finished_after_the_runner_looked_is_not_claimed_again(tmp_path)
 
 def test_two_real_runs_into_one_folder_compute_each_trial_once(tmp_path):
     cmd = [sys.executable, "-m", "cerepro.cli", "run", "reber", "--rows", "lstm-3x2-lr0.5", "--trials", "6",
-           "--max-sequences", "3000", "--workers", "1", "--out", str(tmp_path)]
+           "--max-sequences", "40000", "--workers", "1", "--out", str(tmp_path)]  # trials long enough to overlap
     first = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 120
     while time.time() < deadline and not (tmp_path / "ledger.sqlite").exists():
