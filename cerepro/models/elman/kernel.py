@@ -11,6 +11,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
+from cerepro.models.numba_noalias import fast_jit
 from cerepro.models.ops import add_outer_row, apply_changes, output_errors
 from cerepro.models.rtrl.arch import RNNArch
 from cerepro.models.rtrl.kernel import forward_step, reset, set_inputs
@@ -33,7 +34,7 @@ def make_workspace(arch: RNNArch) -> Workspace:
     return Workspace(np.zeros(M), np.zeros(Mo), np.zeros(H), np.zeros(K), np.zeros(H), np.zeros((H, M)), np.zeros((K, Mo)))
 
 
-@njit(cache=True)
+@fast_jit(cache=True)
 def step(net, ws, x_index, x_dense, targets, target_mask, length, lr, learn, out_y):
     """One sequence from reset state (models/common.py); learns in place if `learn`; returns the summed squared error."""
     c = net.setup

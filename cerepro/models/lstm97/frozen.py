@@ -20,6 +20,7 @@ import numpy as np
 from numba import njit
 
 from cerepro.models import vexp
+from cerepro.models.numba_noalias import fast_jit
 
 
 class Frozen(NamedTuple):
@@ -47,7 +48,7 @@ def frozen(U: int, M: int, K: int, Mo: int, H: int) -> Frozen:
                   z((1, n), np.int64), z((1, n), np.int64), z((1, n), np.int64))
 
 
-@njit(cache=True)
+@fast_jit(cache=True)
 def freeze(net, fz):
     """Take the net's current weights (transposed)."""
     transpose_weights(net, fz.WT_hid, fz.WT_out)
@@ -144,17 +145,17 @@ def _first_wrong(fz, c, x_row, legal_row, start, length, out, fast_exp):
     return -1
 
 
-@njit(cache=True, error_model="numpy")
+@fast_jit(cache=True, error_model="numpy")
 def _first_wrong_vexp(fz, c, x_row, legal_row, start, length, out):
     return _first_wrong(fz, c, x_row, legal_row, start, length, out, True)
 
 
-@njit(cache=True, error_model="numpy")
+@fast_jit(cache=True, error_model="numpy")
 def _first_wrong_libm(fz, c, x_row, legal_row, start, length, out):
     return _first_wrong(fz, c, x_row, legal_row, start, length, out, False)
 
 
-@njit(cache=True)
+@fast_jit(cache=True)
 def first_wrong(fz, c, z_reset, x_row, legal_row, start, length, out, fast_exp):
     """From the reset state, steps 0..length-1 of one sequence (inputs x_row) up to the first step t >= start whose
     outputs do not put the legal units of legal_row[t] strictly on top (kernel.string_correct's rule): that

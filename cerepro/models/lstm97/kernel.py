@@ -15,6 +15,7 @@ from numba import njit
 
 from cerepro.models.lstm97.arch import LSTMArch
 from cerepro.models.lstm97.settings import LR_SCALES
+from cerepro.models.numba_noalias import fast_jit
 from cerepro.models.ops import add_outer_row, apply_changes, dot_row, output_errors, sigmoid
 
 
@@ -139,7 +140,7 @@ def apply_hidden(W, mask, lr, z, one_hot, xi, c, out0, rend, e_s, e_out, dS_c, d
                 W[row, P + v] += a * z[P + v] * mask[row, P + v]  # peephole from s(t)
 
 
-@njit(cache=True)
+@fast_jit(cache=True)
 def step(net, ws, x_index, x_dense, targets, target_mask, length, lr, learn, out_y):
     """One sequence of the 1997 net from reset state; learns in place if `learn`; returns the summed squared error
     over the target steps (models/common.py)."""
@@ -168,7 +169,8 @@ def lstm_step(net, ws, x_index, x_dense, targets, target_mask, length, lr, learn
     elif c.lr_scale == 2:
         lr = lr * length
     if carry[0] == 0:  # reset: activations and traces to 0 (the sources the first step sees: z_reset)
-        z[:] = z_reset
+        for m in range(z.shape[0]):  # a loop, not z[:] = z_reset: compiles without reference counts
+            z[m] = z_reset[m]
         zo[:] = 0.0
         zo[0] = 1.0
         s[:] = 0.0

@@ -10,6 +10,7 @@ from numba import njit
 
 from cerepro.models.lstm97.kernel import Setup, Workspace, lstm_step, workspace
 from cerepro.models.lstm_forget.arch import ForgetArch
+from cerepro.models.numba_noalias import fast_jit
 
 
 def make_setup(arch: ForgetArch, per_step: bool = True, output_derivative: bool = True) -> Setup:
@@ -25,7 +26,7 @@ def make_workspace(arch: ForgetArch) -> Workspace:
                      arch.n_out, z_reset, arch.forget_gate)
 
 
-@njit(cache=True)
+@fast_jit(cache=True)
 def step(net, ws, x_index, x_dense, targets, target_mask, length, lr, learn, out_y):
     """One sequence (from reset state unless ws.carry[0]); learns in place if `learn`; returns the summed squared
     error over the target steps (models/common.py)."""

@@ -12,6 +12,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
+from cerepro.models.numba_noalias import fast_jit
 from cerepro.models.ops import add_outer_row, apply_changes, dot_row, output_errors, sigmoid, squared_errors
 from cerepro.models.rtrl.arch import RNNArch
 
@@ -124,7 +125,7 @@ def forward_sequence(W_hid, W_out, c, z, zo, y, x_index, x_dense, targets, targe
     return sse
 
 
-@njit(cache=True)
+@fast_jit(cache=True)
 def step(net, ws, x_index, x_dense, targets, target_mask, length, lr, learn, out_y):
     """One sequence from reset state with RTRL (models/common.py); learns in place if `learn`; returns the summed squared error."""
     c = net.setup

@@ -6,10 +6,10 @@ Details: docs/throughput.md, "Table 1's cheap success test (protocols/reber/succ
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from cerepro.models.lstm97 import frozen
 from cerepro.models.lstm97.kernel import step as lstm97_step
+from cerepro.models.numba_noalias import fast_jit
 from cerepro.protocols.common import DIVERGED, RUNNING, SUCCESS
 
 PASSED = 1 << 30  # cost of a string that passed its last test, beyond any failure's (plus its length)
@@ -30,7 +30,7 @@ def prepare(net, check) -> tuple[frozen.Frozen, np.ndarray]:
     return frozen.frozen(U, M, K, Mo, net.setup.n_blocks * net.setup.block_size), cost
 
 
-@njit(cache=True, error_model="numpy")
+@fast_jit(cache=True, error_model="numpy")
 def all_correct(net, z_reset, fz, check, cost, out_y, fast_exp):
     """kernel.all_correct's verdict on the frozen net, cheaply (see the module docstring); cost (m,) per string."""
     x_index, legal, lengths, order = check
@@ -57,7 +57,7 @@ def all_correct(net, z_reset, fz, check, cost, out_y, fast_exp):
     return True
 
 
-@njit(cache=True)
+@fast_jit(cache=True)
 def train_until_success(net, ws, pool, order, check, lr, check_every, presented_before, seq_sse, out_y, fz, cost, fast_exp):
     """kernel.train_until_success for the 1997 LSTM, with this module's test."""
     x_index, x_dense, targets, target_mask, lengths = pool

@@ -1,0 +1,49 @@
+"""Where numba keeps the compiled kernels: one folder per state of the package's source.
+
+numba's disk cache (`cache=True`) checks only the date of the file a cached function is defined in. A cached
+function that calls a kernel of another file (the Table 1 loop calls models/lstm97/kernel.step) keeps the
+kernel's old machine code after that file changes: a checkout updated in place would run old arithmetic
+without a word. So every cached kernel goes to a folder named by a hash of all the package's .py files (the
+user's cache folder, cerepro/numba/<hash>); a changed source file means a new folder and fresh compiles. A
+NUMBA_CACHE_DIR set by the user is kept.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parent
+
+
+def source_hash(package: Path = PACKAGE) -> str:
+    """12 hex digits of the SHA-1 over every .py file of the package (relative path and contents, in order)."""
+    digest = hashlib.sha1()
+    for path in sorted(package.rglob("*.py")):
+        digest.update(path.relative_to(package).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def cache_root() -> Path:
+    """The user's cache folder for cerepro ($XDG_CACHE_HOME or ~/.cache)."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "cerepro" / "numba"
+
+
+def configure() -> None:
+    """Point numba's cache at this source state's folder, unless the user chose one (or the folder cannot be
+    made: then numba's default, __pycache__ beside the sources)."""
+    if "NUMBA_CACHE_DIR" in os.environ:
+        return
+    folder = cache_root() / source_hash()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return
+    os.environ["NUMBA_CACHE_DIR"] = str(folder)
+    if "numba" in sys.modules:  # imported before cerepro: let it read the variable again
+        from numba.core import config
+
+        config.reload_config()
