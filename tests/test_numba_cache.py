@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from cerepro import numba_cache
@@ -42,3 +43,15 @@ def test_a_cache_folder_the_user_chose_is_kept(tmp_path):
     env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "mine"), XDG_CACHE_HOME=str(tmp_path))
     assert _cache_dir_after_import(env, numba_first=False) == str(tmp_path / "mine")
     assert not (tmp_path / "cerepro").exists()
+
+
+def test_folders_of_other_source_states_unused_for_a_month_are_removed(tmp_path):
+    keep, recent, old = tmp_path / "keep", tmp_path / "recent", tmp_path / "old"
+    for folder in (keep, recent, old):
+        folder.mkdir()
+        (folder / "kernel.nbi").write_text("x")
+    month_ago = time.time() - (numba_cache.STALE_DAYS + 1) * 86400
+    os.utime(old, (month_ago, month_ago))
+    os.utime(keep, (month_ago, month_ago))  # the folder in use is kept whatever its date
+    numba_cache.prune(tmp_path, keep=keep)
+    assert keep.is_dir() and recent.is_dir() and not old.exists()
