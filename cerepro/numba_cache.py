@@ -49,15 +49,17 @@ def prune(root: Path, keep: Path, days: float = STALE_DAYS) -> None:
 def configure() -> None:
     """Point numba's cache at this source state's folder, unless the user chose one (or the folder cannot be
     made: then numba's default, __pycache__ beside the sources)."""
-    if "NUMBA_CACHE_DIR" in os.environ:
-        return
-    folder = cache_root() / source_hash()
+    root = cache_root()
+    chosen = os.environ.get("NUMBA_CACHE_DIR")
+    if chosen and Path(chosen).parent != root:  # the user's (one of ours was inherited from a parent process,
+        return  # whose source may differ from this one's)
+    folder = root / source_hash()
     try:
         folder.mkdir(parents=True, exist_ok=True)
         os.utime(folder)  # in use: not pruned
     except OSError:
         return
-    prune(folder.parent, keep=folder)
+    prune(root, keep=folder)
     os.environ["NUMBA_CACHE_DIR"] = str(folder)
     if "numba" in sys.modules:  # imported before cerepro: let it read the variable again
         from numba.core import config
