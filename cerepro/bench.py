@@ -58,12 +58,15 @@ def _three_a(rng, n):
 LSTM_REBER = dict(weight_range=0.2, bias="ga")
 RTRL_T1 = dict(model="rtrl", bias="none", input_to_output=True, outputs_recurrent=True, weight_range=0.2)
 RTRL_T2 = dict(bias="none", input_to_output=True, recurrent=False, hidden_units=1, weight_range=0.2)
+LSTM_2A = dict(bias="none", recurrent=False, input_to_output=True, output_gate=False, g="g1", h="id", lr=1.0,
+               weight_range=0.2)  # Table 2: 10,504 weights, 101 outputs (kernel.step_wide)
 LSTM_2C = dict(blocks=2, block_size=1, bias="none", recurrent=True, lr=0.01, weight_range=0.2)  # Table 3: 6p+64 weights
 GUESS_A1 = dict(model="guess", hidden_units=1, bias="b1", outputs_recurrent=True, input_to_output=True, weight_range=100.0)
 CASES = (
     BenchCase("lstm97 reber 4x1", BaseRow(blocks=4, **LSTM_REBER), _reber),
     BenchCase("lstm97 reber 3x2", BaseRow(blocks=3, block_size=2, **LSTM_REBER), _reber),
     BenchCase("lstm97 adding T=100", BaseRow(blocks=2, block_size=2, bias="all", lr=0.5), _adding_like),
+    BenchCase("lstm97 2a p=100", BaseRow(**LSTM_2A), _two_a(100)),
     BenchCase("lstm97 2c p=q=50", BaseRow(**LSTM_2C), _two_c(50)),
     BenchCase("lstm97 2c p=q=1000", BaseRow(**LSTM_2C), _two_c(1000)),
     BenchCase("lstm-full reber 3x2", BaseRow(model="lstm-full", blocks=3, block_size=2, **LSTM_REBER), _reber),
@@ -80,7 +83,7 @@ CASES = (
 
 
 @njit
-def _train_loop(step, net, ws, seqs, lr, out_y):
+def train_loop(step, net, ws, seqs, lr, out_y):
     """Online training over a pool of sequences (generators.base.Sequences) with any model's step."""
     x_index, x_dense, targets, target_mask, lengths = seqs
     for n in range(lengths.shape[0]):
@@ -91,12 +94,12 @@ def _kernel_rate(case: BenchCase, rng: np.random.Generator, seconds: float) -> f
     n_in, n_out = _sizes(case)
     net, ws, step = models.get(case.cfg.model).build(np.random.default_rng(0), case.cfg, n_in, n_out)
     out_y = np.zeros((4096, n_out))
-    _train_loop(step, net, ws, as_sequences(case.make_batch(rng, 2)), case.cfg.lr, out_y)  # compile outside the timing
+    train_loop(step, net, ws, as_sequences(case.make_batch(rng, 2)), case.cfg.lr, out_y)  # compile outside the timing
     n, best = 8, 0.0
     while True:
         batch = case.make_batch(rng, n)
         t0 = time.perf_counter()
-        _train_loop(step, net, ws, as_sequences(batch), case.cfg.lr, out_y)
+        train_loop(step, net, ws, as_sequences(batch), case.cfg.lr, out_y)
         elapsed = time.perf_counter() - t0
         best = max(best, batch.lengths.sum() / elapsed)
         if elapsed > seconds or n > 1_000_000:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from cerepro.models import vexp
 from cerepro.models.common import Net
 from cerepro.models.lstm97 import arch as lstm97
+from cerepro.models.lstm97 import kernel
 from cerepro.models.lstm97 import reference as lstm97_reference
 from cerepro.models.lstm97.kernel import make_setup, make_workspace, step
 
@@ -217,6 +219,47 @@ def test_kernel_without_output_derivative_matches_reference():
         lstm97_reference.run_sequence(Net.of(ref, masks), arch, x, targets, mask, 0.5, output_derivative=False)
         step(Net.of(ker, masks, setup), ws, np.zeros(12, dtype=np.int64), x, targets, mask, 12, 0.5, True, np.zeros((12, 1)))
     np.testing.assert_allclose(ker["W_hid"], ref["W_hid"], atol=1e-12)
+
+
+WIDE_CASES = [
+    ("2a-like, 40 outputs", lstm97.LSTMArch(39, 40, 1, 1, bias="none", recurrent=False, input_to_output=True,
+                                            output_gate=False, g="g1", h="id"), True, True),
+    ("3x2 blocks, 33 outputs, update at end", lstm97.LSTMArch(33, 33, 3, 2), True, False),
+    ("dense inputs, 32 outputs, no f'_k", lstm97.LSTMArch(3, 32, 2, 2, bias="all"), False, True),
+]
+
+
+@pytest.mark.parametrize("name,arch,one_hot,per_step", WIDE_CASES, ids=[c[0] for c in WIDE_CASES])
+def test_step_wide_gives_step_bit_for_bit(name, arch, one_hot, per_step):
+    """The vector exps of step_wide (models/vexp.py) give step's outputs and weights exactly, learning on."""
+    if not vexp.available():
+        pytest.skip("vexp does not give this C library's exp bits: step_for never picks step_wide here")
+    rng = np.random.default_rng(11)
+    masks, start = lstm97.masks(arch), lstm97.init(rng, arch, lstm97.LSTMInit(1.0))
+    setup = make_setup(arch, per_step=per_step, output_derivative=not name.endswith("no f'_k"))
+    assert kernel.step_for(setup) is kernel.step_wide and kernel.is_1997_step(kernel.step_wide)
+    nets = {f: ({k: v.copy() for k, v in start.items()}, make_workspace(arch)) for f in (step, kernel.step_wide)}
+    for _ in range(40):
+        T = int(rng.integers(3, 30))
+        idx = rng.integers(0, arch.n_in, T)
+        x_dense = np.zeros((T, 0)) if one_hot else rng.normal(0, 3, (T, arch.n_in))
+        targets, mask = (rng.random((T, arch.n_out)) < 0.5).astype(float), rng.random(T) < 0.7
+        ys = []
+        for f, (params, ws) in nets.items():
+            y = np.zeros((T, arch.n_out))
+            sse = f(Net.of(params, masks, setup), ws, idx, x_dense, targets, mask, T, 2.0, True, y)
+            ys.append((y, sse))
+        assert ys[0][1] == ys[1][1]
+        np.testing.assert_array_equal(ys[0][0], ys[1][0])
+    for key in start:
+        np.testing.assert_array_equal(nets[step][0][key], nets[kernel.step_wide][0][key])
+        assert not np.array_equal(nets[step][0][key], start[key])  # it learned
+
+
+def test_step_for_picks_the_plain_step_for_few_or_linear_outputs():
+    assert kernel.step_for(make_setup(lstm97.LSTMArch(7, 7, 4, 1))) is step
+    assert kernel.step_for(make_setup(lstm97.LSTMArch(2, 40, 2, 2, output_act="linear"))) is step
+    assert kernel.is_1997_step(step) and not kernel.is_1997_step(lambda *a: 0.0)
 
 
 # ---------------------------------------------------------------- readings tested as hypotheses (docs/hypotheses.md)

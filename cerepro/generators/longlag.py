@@ -27,10 +27,23 @@ def unit_names_2c(p: int) -> tuple[str, ...]:
     return tuple(f"a{i}" for i in range(1, p + 1)) + EXTRA_2C
 
 
-def _encode_2ab(first: np.ndarray, middle: np.ndarray, p: int) -> Batch:
-    """Sequences (first, middle..., first) -> next-symbol-prediction Batch with a target at every step."""
-    n = first.shape[0]
-    seq = np.concatenate([first[:, None], middle, first[:, None]], axis=1)  # (n, p+1) unit indices
+def draw_2ab(rng: np.random.Generator, n: int, p: int, random_middle: bool) -> np.ndarray:
+    """Tasks 2a/2b's random part: (n, p+1) int64 unit indices of the sequences (first, middle..., first); the
+    first element x (unit p-1) or y (unit p) with probability 0.5, the middle a_1..a_{p-1} (2a) or drawn
+    uniformly from them (2b, `random_middle`)."""
+    if p < 2:
+        raise ValueError("p must be at least 2")
+    first = ((p - 1) + rng.integers(0, 2, size=n)).astype(np.int64)  # (n,) x = unit p-1, y = unit p
+    if random_middle:
+        middle = rng.integers(0, p - 1, size=(n, p - 1)).astype(np.int64)  # (n, p-1) i.i.d. over a_1 .. a_{p-1}
+    else:
+        middle = np.broadcast_to(np.arange(p - 1, dtype=np.int64), (n, p - 1))  # (n, p-1) a_1 .. a_{p-1}
+    return np.concatenate([first[:, None], middle, first[:, None]], axis=1)
+
+
+def _encode_2ab(seq: np.ndarray) -> Batch:
+    """Sequences (n, p+1) of unit indices (draw_2ab) -> next-symbol-prediction Batch with a target at every step."""
+    n, p = seq.shape[0], seq.shape[1] - 1
     steps = np.arange(p)
     targets = np.zeros((n, p, p + 1))  # (n, p, p+1) one-hot next symbol
     targets[np.arange(n)[:, None], steps[None, :], seq[:, 1:]] = 1.0
@@ -45,7 +58,7 @@ def _encode_2ab(first: np.ndarray, middle: np.ndarray, p: int) -> Batch:
         n_in=p + 1,
         symbols=None,  # use unit_names_2ab(p) to render
         info={
-            "first": first.copy(),  # (n,) unit of the first (and last) element: p-1 = x, p = y
+            "first": seq[:, 0].copy(),  # (n,) unit of the first (and last) element: p-1 = x, p = y
             "final_step": np.full(n, p - 1, dtype=np.int64),  # (n,) step whose target is the last element
             "final_mask": final_mask,  # (n, p) bool
         },
@@ -54,20 +67,12 @@ def _encode_2ab(first: np.ndarray, middle: np.ndarray, p: int) -> Batch:
 
 def generate_2a(rng: np.random.Generator, n: int, p: int = 100) -> Batch:
     """Task 2a: n sequences, each (y, a_1..a_{p-1}, y) or (x, a_1..a_{p-1}, x) with probability 0.5."""
-    if p < 2:
-        raise ValueError("p must be at least 2")
-    first = (p - 1) + rng.integers(0, 2, size=n)  # (n,) x = unit p-1, y = unit p
-    middle = np.broadcast_to(np.arange(p - 1, dtype=np.int64), (n, p - 1))  # (n, p-1) a_1 .. a_{p-1}
-    return _encode_2ab(first.astype(np.int64), middle, p)
+    return _encode_2ab(draw_2ab(rng, n, p, random_middle=False))
 
 
 def generate_2b(rng: np.random.Generator, n: int, p: int = 100) -> Batch:
     """Task 2b: as 2a but the middle p-1 elements are drawn uniformly from a_1..a_{p-1}."""
-    if p < 2:
-        raise ValueError("p must be at least 2")
-    first = (p - 1) + rng.integers(0, 2, size=n)  # (n,)
-    middle = rng.integers(0, p - 1, size=(n, p - 1))  # (n, p-1) i.i.d. uniform over a_1 .. a_{p-1}
-    return _encode_2ab(first.astype(np.int64), middle.astype(np.int64), p)
+    return _encode_2ab(draw_2ab(rng, n, p, random_middle=True))
 
 
 def draw_2c(rng: np.random.Generator, n: int, p: int = 100, q: int = 100, p_trigger: float = 0.1,

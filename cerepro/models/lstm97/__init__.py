@@ -33,4 +33,4 @@ def build(rng: np.random.Generator, cfg: LSTM97Settings, n_in: int, n_out: int) 
     params, m = init(rng, a, LSTMInit(cfg.weight_range, cfg.input_gate_bias, cfg.output_gate_bias, cfg.gate_bias_init)), masks(a)
     setup = kernel.make_setup(a, per_step=cfg.update == "step", output_derivative=cfg.output_derivative, lr_scale=cfg.lr_scale)
     net, ws = pack_net(Net.of(params, m, setup), kernel.make_workspace(a, cfg.reset_activation))  # models/packed.py
-    return Built(net, ws, kernel.step)
+    return Built(net, ws, kernel.step_for(setup))

@@ -17,6 +17,7 @@ from cerepro.models.lstm97.arch import LSTMArch
 from cerepro.models.lstm97.settings import LR_SCALES
 from cerepro.models.numba_noalias import fast_jit
 from cerepro.models.ops import add_outer_row, apply_changes, dot_row, output_errors, sigmoid
+from cerepro.models.vexp import TABLE, exp_neg
 
 
 class Setup(NamedTuple):
@@ -64,6 +65,8 @@ class Workspace(NamedTuple):
     dgc: np.ndarray  # (H,) g'(net_c)
     z_reset: np.ndarray  # (M,) the sources the first step of a sequence sees
     carry: np.ndarray  # (1,) int64: 1 = continue from the last call's state (continual streams), 0 = reset
+    ex: np.ndarray  # (3, K) step_wide: the outputs' net inputs, their exps, vexp's reduced arguments
+    ex_int: np.ndarray  # (3, K) int64 step_wide: vexp's table indices, tails and scales
 
 
 def make_setup(arch: LSTMArch, per_step: bool = True, output_derivative: bool = True, lr_scale: str = "none") -> Setup:
@@ -77,7 +80,8 @@ def workspace(U: int, M: int, Mo: int, H: int, C: int, K: int, z_reset: np.ndarr
     return Workspace(np.zeros(M), np.zeros(Mo), np.zeros(U), np.zeros(H), np.zeros(C), np.zeros(C), np.zeros(C),
                      np.zeros((H, M)), np.zeros((H, M)), np.zeros((H, M) if forget else (0, 0)),
                      np.zeros((U, M)), np.zeros((K, Mo)), np.zeros(K), np.zeros(H), np.zeros(H), np.zeros(C),
-                     np.zeros(H), np.zeros(H), np.zeros(H), np.zeros(H), z_reset, np.zeros(1, dtype=np.int64))
+                     np.zeros(H), np.zeros(H), np.zeros(H), np.zeros(H), z_reset, np.zeros(1, dtype=np.int64),
+                     np.zeros((3, K)), np.zeros((3, K), dtype=np.int64))
 
 
 def make_workspace(arch: LSTMArch, reset_activation: float = 0.0) -> Workspace:
@@ -144,17 +148,42 @@ def apply_hidden(W, mask, lr, z, one_hot, xi, c, out0, rend, e_s, e_out, dS_c, d
 def step(net, ws, x_index, x_dense, targets, target_mask, length, lr, learn, out_y):
     """One sequence of the 1997 net from reset state; learns in place if `learn`; returns the summed squared error
     over the target steps (models/common.py)."""
-    return lstm_step(net, ws, x_index, x_dense, targets, target_mask, length, lr, learn, out_y, 2, False, False)
+    return lstm_step(net, ws, x_index, x_dense, targets, target_mask, length, lr, learn, out_y, 2, False, False, False)
+
+
+WIDE_OUTPUTS = 32  # nets with at least this many logistic output units take step_wide where vexp gives math.exp's bits
+
+
+def step_for(setup: Setup):
+    """The 1997 step for a net: step_wide for many logistic outputs (2a, 2b: 101) where models/vexp.py gives
+    math.exp's bits, else step. Both compute the same numbers."""
+    from cerepro.models import vexp
+
+    wide = setup.n_out >= WIDE_OUTPUTS and not setup.out_linear and vexp.available()
+    return step_wide if wide else step
+
+
+def is_1997_step(f) -> bool:
+    """Whether f is one of the 1997 steps (step, step_wide): the same numbers."""
+    return f is step or f is step_wide
+
+
+@fast_jit(cache=True)
+def step_wide(net, ws, x_index, x_dense, targets, target_mask, length, lr, learn, out_y):
+    """step, with the output units' exps computed as one vector per time step (models/vexp.py, math.exp's bits):
+    on 2a/2b's 101 outputs the scalar exps were about a third of a step."""
+    return lstm_step(net, ws, x_index, x_dense, targets, target_mask, length, lr, learn, out_y, 2, False, False, True)
 
 
 @njit(cache=True, inline="always")
-def lstm_step(net, ws, x_index, x_dense, targets, target_mask, length, lr, learn, out_y, gates, forget, peep):
-    """The LSTM step of both nets; `gates` (2 | 3 gate rows per block), `forget` and `peep` are the caller's
-    constants where it knows them, so that the compiled 1997 step carries no forget-gate code."""
+def lstm_step(net, ws, x_index, x_dense, targets, target_mask, length, lr, learn, out_y, gates, forget, peep, wide):
+    """The LSTM step of both nets; `gates` (2 | 3 gate rows per block), `forget`, `peep` and `wide` (the output
+    units' exps as one vexp call: step_wide) are the caller's constants where it knows them, so that the compiled
+    1997 step carries no forget-gate code."""
     c = net.setup
     W_hid, W_out, M_hid, M_out = net.W_hid, net.W_out, net.M_hid, net.M_out
     (z, zo, nets, s, y_in, y_phi, y_out, dS_in, dS_c, dS_phi, acc_hid, acc_out, e_k, back, e_s, e_out,
-     hs, dhs, gc, dgc, z_reset, carry) = ws
+     hs, dhs, gc, dgc, z_reset, carry, ex, ex_int) = ws
     I, K, C, S = c.n_in, c.n_out, c.n_blocks, c.block_size
     H = C * S
     M, Mo = W_hid.shape[1], W_out.shape[1]
@@ -266,9 +295,16 @@ def lstm_step(net, ws, x_index, x_dense, targets, target_mask, length, lr, learn
         for v in range(H):
             hs[v], dhs[v] = squash_h(s[v], c.h_id)
             zo[rec0 + v] = y_out[v // S] * hs[v]
-        for k in range(K):  # 3. output units from x(t) (if connected) and the cells of time t
-            a = dot_row(W_out, k, zo, I, one_hot, xi, Mo)
-            out_y[t, k] = a if c.out_linear else sigmoid(a)
+        if wide:  # 3. output units from x(t) (if connected) and the cells of time t; logistic (step_for)
+            for k in range(K):
+                ex[0, k] = dot_row(W_out, k, zo, I, one_hot, xi, Mo)
+            exp_neg(ex[0:1], ex[1:2], 1, TABLE, ex[2:3], ex_int[0:1], ex_int[1:2], ex_int[2:3])
+            for k in range(K):
+                out_y[t, k] = 1.0 / (1.0 + ex[1, k])  # sigmoid's operations on the same exp
+        else:
+            for k in range(K):  # 3. output units from x(t) (if connected) and the cells of time t
+                a = dot_row(W_out, k, zo, I, one_hot, xi, Mo)
+                out_y[t, k] = a if c.out_linear else sigmoid(a)
         if target_mask[t]:
             sse = output_errors(out_y, targets, t, K, plain, e_k, sse)
         if learn and target_mask[t]:

@@ -31,4 +31,4 @@ def step(net, ws, x_index, x_dense, targets, target_mask, length, lr, learn, out
     """One sequence (from reset state unless ws.carry[0]); learns in place if `learn`; returns the summed squared
     error over the target steps (models/common.py)."""
     c = net.setup
-    return lstm_step(net, ws, x_index, x_dense, targets, target_mask, length, lr, learn, out_y, 3, c.forget, c.peep)
+    return lstm_step(net, ws, x_index, x_dense, targets, target_mask, length, lr, learn, out_y, 3, c.forget, c.peep, False)

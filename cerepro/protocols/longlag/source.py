@@ -3,8 +3,9 @@
 A stream is drawn in blocks of BLOCK sequences, so that how a trial takes them (its chunks) cannot change them.
 Task 2c is kept as its generator's random part (generators.longlag.draw_2c without the padding) and written
 into the chunk's arrays in one compiled pass: its one target, the label where e is input, is also the one
-scored step. The other tasks go through their generator's Batch (compact). Both give the arrays the generic
-path gives (tests/test_fast_data.py).
+scored step. Tasks 2a/2b are compacted from their random part (generators.longlag.draw_2ab: the targets are
+the next units), without the dense (n, p, p+1) targets. Any other task goes through its generator's Batch
+(compact). All give the arrays the generic path gives (tests/test_fast_data.py).
 """
 
 from __future__ import annotations
@@ -69,7 +70,18 @@ def draw_block(cfg: LongLagRow, rng: np.random.Generator, n: int) -> Any:
     if cfg.task == "2c":
         raw, label, _, lengths = longlag.draw_2c(rng, n, cfg.p, cfg.q, pad=False)
         return Raw2c(raw, label, lengths, cfg.p)  # e is unit p
+    if cfg.task in ("2a", "2b"):
+        return Block(compact_2ab(cfg, longlag.draw_2ab(rng, n, cfg.p, random_middle=cfg.task == "2b")))
     return Block(compact(cfg, TASKS[cfg.task].sample(rng, n, cfg)))
+
+
+def compact_2ab(cfg: LongLagRow, seq: np.ndarray) -> Compact:
+    """Sequences (n, p+1) of tasks 2a/2b in compact form: input the first p units, target the next unit at every
+    step, scored at every step or (judged_steps "end") at the step that predicts the last element."""
+    n, p = seq.shape[0], seq.shape[1] - 1
+    score = np.ones((n, p), dtype=np.bool_) if cfg.judged_steps == "all" else np.zeros((n, p), dtype=np.bool_)
+    score[:, p - 1] = True
+    return Compact(seq[:, :-1].copy(), seq[:, 1:].copy(), score, np.full(n, p, dtype=np.int64))
 
 
 def compact(cfg: LongLagRow, batch) -> Compact:

@@ -76,7 +76,7 @@ def in_lanes(step, seqs: Compact) -> bool:
     """Whether a frozen test of these sequences runs them in lanes (kernel.end_errors): the 1997 step, every
     sequence scored at its last step only (2c)."""
     n = seqs.lengths.shape[0]
-    return step is lstm97_kernel.step and bool(np.all(seqs.score.sum(axis=1) == 1)
+    return lstm97_kernel.is_1997_step(step) and bool(np.all(seqs.score.sum(axis=1) == 1)
                                                and np.all(seqs.score[np.arange(n), seqs.lengths - 1]))
 
 
