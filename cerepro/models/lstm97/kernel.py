@@ -4,6 +4,7 @@ One step (lstm_step) for the 1997 net and for the forget-gate / peephole net of 
 one plus a forget gate row per block, peephole columns and a carried state (`gates` 2 or 3 rows per block).
 Without its forget gate (y^phi = state_decay = 1.0) and peepholes the forget-gate net computes the 1997 step.
 One-hot inputs (x_dense with no columns) cost one weight column: `x_index[t]` names the active input unit.
+step_wide is step with the output units' exps as one vector per time step (nets with many outputs: step_for).
 """
 
 from __future__ import annotations
@@ -295,7 +296,7 @@ def lstm_step(net, ws, x_index, x_dense, targets, target_mask, length, lr, learn
         for v in range(H):
             hs[v], dhs[v] = squash_h(s[v], c.h_id)
             zo[rec0 + v] = y_out[v // S] * hs[v]
-        if wide:  # 3. output units from x(t) (if connected) and the cells of time t; logistic (step_for)
+        if wide and not c.out_linear:  # 3. output units from x(t) (if connected) and the cells of time t
             for k in range(K):
                 ex[0, k] = dot_row(W_out, k, zo, I, one_hot, xi, Mo)
             exp_neg(ex[0:1], ex[1:2], 1, TABLE, ex[2:3], ex_int[0:1], ex_int[1:2], ex_int[2:3])
