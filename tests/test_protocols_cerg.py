@@ -99,6 +99,64 @@ def test_string_decay_lowers_the_rate_once_per_correct_string():
     assert lr[0] == pytest.approx(0.5 * 0.99 ** int(starts[1:].sum()))
 
 
+FROZEN_CASES = [  # (row, changes): every setting the frozen forward pass reads
+    ("forget-gates", {}),
+    ("lstm", {}),
+    ("lstm-state-decay-0.9", {}),
+    ("forget-gates", {"g": "g1", "h": "id", "gate_recurrence": True}),
+    ("lstm", {"output_gate": False, "output_act": "linear", "bias": "none", "input_gate_bias": None,
+              "output_gate_bias": None}),
+]
+
+
+@pytest.mark.parametrize("row,changes", FROZEN_CASES, ids=[f"{r} {c}" for r, c in FROZEN_CASES])
+def test_frozen_forward_gives_the_steps_outputs_bit_for_bit(row, changes):
+    """models/lstm_forget/frozen.advance, symbol by symbol with resets, against the step with learn=False."""
+    from cerepro.models.lstm97 import frozen as frozen97
+    from cerepro.models.lstm_forget import frozen
+
+    cfg = dataclasses.replace(ROWS[row].config, weight_range=2.0, **changes)
+    net, ws, step = models.get(cfg.model).build(np.random.default_rng(9), cfg, 7, 7)
+    assert frozen.usable(net.setup)
+    fz = frozen.frozen_net(net)
+    frozen97.freeze(net, fz)
+    rng = np.random.default_rng(4)
+    no_x, tgt, mask, y_step = np.zeros((1, 0)), np.zeros((1, 7)), np.ones(1, dtype=bool), np.zeros((1, 7))
+    for fast in {True, frozen97.fast_exp()}:
+        for t in range(600):
+            reset = t % 150 == 0 or rng.random() < 0.01
+            ws.carry[0] = 0 if reset else 1
+            if reset:
+                frozen97.reset(fz.z, fz.zo, fz.s, ws.z_reset)
+            x = rng.integers(0, 7, 1)
+            step(net, ws, x, no_x, tgt, mask, 1, 0.5, False, y_step)
+            frozen.advance(fz, net.setup, int(x[0]), fast)
+            np.testing.assert_array_equal(fz.y, y_step)
+    assert np.ptp(y_step) > 0.01  # the outputs differ between units: the weights matter
+
+
+@pytest.mark.parametrize("threshold", [0.8, 0.9])
+@pytest.mark.parametrize("row", ["lstm-external-reset", "forget-gates-alpha-decay", "lstm-state-decay-0.9"])
+def test_trials_with_frozen_test_streams_give_the_same_records(row, threshold, monkeypatch):
+    """Whole trials with and without the frozen tests: identical records. Threshold 0.8: 30 training streams,
+    short tests; 0.9: the first tests run all 4 x 3,000 predictions (then the trial stops: perfect)."""
+    cfg = dataclasses.replace(ROWS[row].config, max_sequences=30, test_streams=4, threshold=threshold,
+                              train_stream_length=300, test_stream_length=3000)
+    fast = proto.run_trial(cfg, 3, f"cerg/{row}", 1)
+    monkeypatch.setattr(proto, "frozen_for", lambda tr: None)
+    slow = proto.run_trial(cfg, 3, f"cerg/{row}", 1)
+    fast.pop("wall_s"), slow.pop("wall_s")
+    assert fast == slow
+    assert fast["sequences"] == 30 if threshold == 0.8 else max(fast["test_curve"]) == 3000
+
+
+def test_peephole_nets_keep_the_steps_test():
+    cfg = dataclasses.replace(ROWS["forget-gates"].config, model="lstm-peephole", max_sequences=2, test_streams=1)
+    tr = proto.Trial(cfg, 1, "cerg/forget-gates", 0, None)
+    assert proto.frozen_for(tr) is None
+    assert proto.frozen_for(proto.Trial(ROWS["lstm"].config, 1, "cerg/lstm", 0, None)) is not None
+
+
 def test_weight_counts_and_paper_references():
     assert ROWS["forget-gates"].config.n_weights() == 424  # Gers et al. 2000
     assert ROWS["lstm"].config.n_weights() == 424 - 64  # the same net without its 4 forget gates

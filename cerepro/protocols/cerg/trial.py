@@ -16,26 +16,41 @@ from typing import Any, Callable
 import numpy as np
 
 from cerepro.generators.cerg import Stream, piece_sizes
+from cerepro.models.lstm97 import frozen as frozen97
 from cerepro.protocols.cerg import kernel
 from cerepro.protocols.cerg.settings import CergRow
 from cerepro.protocols.common import DIVERGED, RUNNING, SUCCESS, Trial, curve
 
 
-def predict(tr: Trial, stream: Stream, rule: kernel.StreamRule, cap: int, learn: bool, lr_state: np.ndarray) -> tuple[int, int]:
-    """One stream from reset: predictions until the first error or `cap` correct ones -> (correct, kernel status)."""
+def predict(tr: Trial, stream: Stream, rule: kernel.StreamRule, cap: int, learn: bool, lr_state: np.ndarray,
+            frozen_net: Any = None) -> tuple[int, int]:
+    """One stream from reset: predictions until the first error or `cap` correct ones -> (correct, kernel status).
+    A test stream (not `learn`) runs on `frozen_net` if given (frozen_for; the same outputs)."""
     stream.begin()
     done, status, fresh, sizes = 0, kernel.OK, True, piece_sizes()
     while done < cap:
         n = min(next(sizes), cap - done)
         stream.extend(n)
-        k, status = kernel.run_stream(tr.step, tr.net, tr.ws, stream.codes, stream.legal, stream.starts, n + 1, fresh, rule,
-                                      lr_state, learn)
+        if frozen_net is not None and not learn:
+            k, status = kernel.run_frozen(frozen_net, tr.net.setup, tr.ws.z_reset, stream.codes, stream.legal,
+                                          stream.starts, n + 1, fresh, rule, lr_state, frozen97.fast_exp())
+        else:
+            k, status = kernel.run_stream(tr.step, tr.net, tr.ws, stream.codes, stream.legal, stream.starts, n + 1,
+                                          fresh, rule, lr_state, learn)
         done += k
         if status != kernel.OK:
             break
         stream.shift(n)
         fresh = False
     return done, status
+
+
+def frozen_for(tr: Trial) -> Any:
+    """Scratch for the trial's net frozen for its test streams (models/lstm_forget/frozen.py), or None where that
+    forward pass does not compute the net (then the tests run the model's step with learn=False)."""
+    from cerepro.models.lstm_forget import frozen, kernel as forget_kernel
+
+    return frozen.frozen_net(tr.net) if tr.step is forget_kernel.step and frozen.usable(tr.net.setup) else None
 
 
 def run_trial(cfg: CergRow, seed: int, row_key: str, trial: int, progress: Callable[[int], None] | None = None) -> dict:
@@ -45,6 +60,7 @@ def run_trial(cfg: CergRow, seed: int, row_key: str, trial: int, progress: Calla
     rule = kernel.StreamRule(cfg.reset == "string", cfg.targets == "legal", cfg.threshold,
                              cfg.lr_decay if cfg.lr_schedule == "string" else 1.0)
     lr_state = np.array([cfg.lr])
+    frozen_net = frozen_for(tr)
     train_len, test_mean = [], []  # per training stream: its error-free length; per test: mean test length
     last = {"mean": 0.0, "best": 0.0, "perfect": False, "symbols": 0}
 
@@ -56,7 +72,10 @@ def run_trial(cfg: CergRow, seed: int, row_key: str, trial: int, progress: Calla
         if status == kernel.DIVERGED:
             return DIVERGED, 1
         if (done + 1) % cfg.test_every == 0 or done + 1 == cfg.max_sequences:
-            lengths = [predict(tr, test_streams, rule, cfg.test_stream_length, False, lr_state)[0] for _ in range(cfg.test_streams)]
+            if frozen_net is not None:
+                frozen97.freeze(tr.net, frozen_net)
+            lengths = [predict(tr, test_streams, rule, cfg.test_stream_length, False, lr_state, frozen_net)[0]
+                       for _ in range(cfg.test_streams)]
             last["mean"] = float(np.mean(lengths))
             last["best"] = max(last["best"], last["mean"])
             test_mean.append(last["mean"])
