@@ -1,11 +1,12 @@
 """Speed of whole rows beside the kernels (make bench): the trial loops end to end, and the lane engine.
 
 Row rate: training time-steps per second of CPU time of whole trials (data, stop rule, success test, final
-test, bookkeeping) on the nets of Tables 1, 2, 3, 4 (Exp 3's check set), 7 and 9, against the bare 1997 kernel (the
-net's step in a loop: kernel.step_for) on the same net and sequences of the same task. Lane rate: K trials of a row trained together in K lanes
-(protocols/lanes.py) against the same K trials one net at a time; K = 1, 8, 16, 32. Rows run at reduced caps
-(and lane rows with a reduced final test), so that a bench takes about a minute; the labels say so. CPU time of
-this process (time.process_time), the best of `reps` interleaved repetitions: the machine may be shared.
+test, bookkeeping) on the nets of Tables 1, 2, 3, 4 (Exp 3's check set), 7 and 9, against the bare 1997 kernel
+(the net's step in a loop: kernel.step_for) on the same net and sequences of the same task. Lane rate: K trials
+of a row trained together in K lanes (protocols/lanes.py) against the same K trials one net at a time; K = 1, 8,
+16, 32. Rows run at reduced caps (and lane rows with a reduced final test), so that a bench takes about a
+minute; the labels say so. CPU time of this process (time.process_time), the best of `reps` interleaved
+repetitions: the machine may be shared.
 """
 
 from __future__ import annotations
@@ -86,7 +87,6 @@ def trained_steps(protocol: str, cfg: Any, seed: int, row_key: str, trial: int, 
 def kernel_rate(cfg: Any, rng: np.random.Generator, steps: int) -> float:
     """Time steps per CPU second of the bare kernel, on fresh sequences of the row's task (about `steps` of them)."""
     from cerepro import models
-
     from cerepro.bench import train_loop
 
     net, ws, step = models.get("lstm97").build(np.random.default_rng(0), cfg, *cfg.sizes())

@@ -4,7 +4,7 @@
 at a time WITHOUT resetting the net in between (the model's `ws.carry`, a continual model's), and stops at the
 first wrong prediction: a prediction is correct if every output unit is within `threshold` of its target.
 `run_frozen` does the same for a test stream with the forget-gate net's frozen forward pass
-(models/lstm_forget/frozen.py: the same outputs, cheaper; about three quarters of a trial's symbols are tests').
+(models/lstm_forget/frozen.py): the same outputs, cheaper; test streams are most of a trial's symbols.
 """
 
 from __future__ import annotations
@@ -88,6 +88,7 @@ def _judge(y, t, codes, legal, rule):
 
 @njit(cache=True, inline="always", error_model="numpy")
 def _frozen_piece(fz, c, z_reset, codes, legal, starts, n, fresh, rule, lr_state, fast_exp):
+    """run_frozen's loop, with fast_exp a constant of each caller (models/lstm97/frozen.py: why)."""
     for t in range(n - 1):
         if (t == 0 and fresh) or (rule.reset_strings and starts[t]):
             frozen97.reset(fz.z, fz.zo, fz.s, z_reset)
