@@ -78,12 +78,32 @@ def _exp_neg(x, ex, r_buf, k_buf, tail_buf, scale_buf, fast_exp):
 
 
 @njit(cache=True, inline="always", error_model="numpy")
+def outputs(fz, c, xi, fast_exp):
+    """fz.y[0] = the output units from the active input xi and the sources fz.zo (bias, input, then the cell
+    columns in order: ops.dot_row's), squashed unless linear; shared by the frozen passes of both LSTMs."""
+    WO, zo, y, ex = fz.WT_out, fz.zo, fz.y, fz.ex
+    Mo, K = WO.shape
+    for k in range(K):
+        y[0, k] = WO[0, k]
+    for k in range(K):
+        y[0, k] += WO[1 + xi, k]
+    for m in range(1 + c.n_in, Mo):
+        zm = zo[m]
+        for k in range(K):
+            y[0, k] += WO[m, k] * zm
+    if not c.out_linear:
+        _exp_neg(y, ex, fz.r_buf, fz.k_buf, fz.tail_buf, fz.scale_buf, fast_exp)
+        for k in range(K):
+            y[0, k] = 1.0 / (1.0 + ex[0, k])
+
+
+@njit(cache=True, inline="always", error_model="numpy")
 def _first_wrong(fz, c, x_row, legal_row, start, length, out, fast_exp):
     """first_wrong's loop; inlined with fast_exp a constant: where both exps are compiled into one function, the
     forward step runs at half the speed."""
     WT, WO, z, zo, net, s, y, sig, ex, r_buf, k_buf, tail_buf, scale_buf = fz
     M, U = WT.shape
-    Mo, K = WO.shape
+    K = WO.shape[1]
     I, C, S = c.n_in, c.n_blocks, c.block_size
     H = C * S
     rec0 = 1 + I
@@ -117,18 +137,7 @@ def _first_wrong(fz, c, x_row, legal_row, start, length, out, fast_exp):
             for v in range(H):
                 z[rec0 + v] = zo[rec0 + v]
             continue
-        for k in range(K):
-            y[0, k] = WO[0, k]
-        for k in range(K):
-            y[0, k] += WO[1 + xi, k]
-        for m in range(rec0, Mo):
-            zm = zo[m]
-            for k in range(K):
-                y[0, k] += WO[m, k] * zm
-        if not c.out_linear:
-            _exp_neg(y, ex, r_buf, k_buf, tail_buf, scale_buf, fast_exp)
-            for k in range(K):
-                y[0, k] = 1.0 / (1.0 + ex[0, k])
+        outputs(fz, c, xi, fast_exp)
         for v in range(H):  # the cells of t become sources of t+1
             z[rec0 + v] = zo[rec0 + v]
         lo = np.inf  # kernel.string_correct's rule: the legal units strictly on top

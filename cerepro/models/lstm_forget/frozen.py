@@ -33,7 +33,6 @@ def advance(fz, c, xi, fast_exp):
     forget gate y^phi, or c.state_decay without): the outputs to fz.y[0]; fast_exp is a constant of each caller."""
     WT, WO, z, zo, net, s, y, sig, ex, r_buf, k_buf, tail_buf, scale_buf = fz
     M, U = WT.shape
-    Mo, K = WO.shape
     C, S = c.n_blocks, c.block_size
     H = C * S
     rec0 = 1 + c.n_in
@@ -65,17 +64,6 @@ def advance(fz, c, xi, fast_exp):
     for v in range(H):
         hs = s[0, v] if c.h_id else 2.0 * sig[v] - 1.0
         zo[rec0 + v] = z[rec0 + H + 2 * C + v // S] * hs
-    for k in range(K):
-        y[0, k] = WO[0, k]
-    for k in range(K):
-        y[0, k] += WO[1 + xi, k]
-    for m in range(rec0, Mo):
-        zm = zo[m]
-        for k in range(K):
-            y[0, k] += WO[m, k] * zm
-    if not c.out_linear:
-        frozen97._exp_neg(y, ex, r_buf, k_buf, tail_buf, scale_buf, fast_exp)
-        for k in range(K):
-            y[0, k] = 1.0 / (1.0 + ex[0, k])
+    frozen97.outputs(fz, c, xi, fast_exp)
     for v in range(H):  # the cells of t become sources of t+1
         z[rec0 + v] = zo[rec0 + v]
