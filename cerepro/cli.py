@@ -295,6 +295,9 @@ def merge(source: str, out_dir: str) -> None:
 @click.option("--scale", type=click.Choice(["screen", "paper"]), default="screen", show_default=True,
               help="screen: cap 5x the paper's mean, fewer trials on the costliest rows, rows stop once decided (reduced); "
                    "paper: the experiment's own trials and cap.")
+@click.option("--until-decided", is_flag=True,
+              help="paper scale: run each row in rounds of 2, 4, 8, ... trials and stop it once its failures decide the "
+                   "verdict, as screening does (the cell is final either way: marked dK/N).")
 @click.option("--trials", type=click.IntRange(min=1), help="At most this many trials per row (a smoke run; reduced).")
 @click.option("--max-sequences", type=click.IntRange(min=1), help="At most this cap per row (a smoke run; reduced).")
 @click.option("--workers", type=click.IntRange(min=1), help="Parallel processes (default: number of cores).")
@@ -302,8 +305,8 @@ def merge(source: str, out_dir: str) -> None:
 @click.option("--tables-only", is_flag=True, help="Run nothing: rebuild HYPOTHESES.md from the ledger.")
 @click.option("--json", "as_json", is_flag=True, help="Print the matrix as one JSON document on stdout.")
 @ENGINE
-def explain(names: str, experiments: str, only_rows: str, scale: str, trials, max_sequences, workers, out_dir: str,
-            tables_only: bool, as_json: bool, engine: str) -> None:
+def explain(names: str, experiments: str, only_rows: str, scale: str, until_decided: bool, trials, max_sequences, workers,
+            out_dir: str, tables_only: bool, as_json: bool, engine: str) -> None:
     """Test the hypotheses on every 1997 LSTM row; write <out>/HYPOTHESES.md (the matrix), its JSON and figure."""
     from cerepro import explain as explain_mod, plan as plan_mod, terminal, views
 
@@ -313,7 +316,8 @@ def explain(names: str, experiments: str, only_rows: str, scale: str, trials, ma
     out_path = _checked(lambda: preflight.writable(Path(out_dir)))
     signal.signal(signal.SIGTERM, _sigterm_to_interrupt)
     try:
-        for kind, data in ([] if tables_only else explain_mod.runs(selected, scale, workers, out_path, __version__, engine)):
+        for kind, data in ([] if tables_only else explain_mod.runs(selected, scale, workers, out_path, __version__, engine,
+                                                                     until_decided)):
             if kind == "adopted":
                 err.print(f"{data[0]}: {plural(data[1], 'trial')} of the same configurations taken from the ledger")
             elif kind == "experiment":

@@ -255,12 +255,50 @@ def test_matrix_is_rebuilt_from_the_ledger_alone_and_matches_the_golden_file(tmp
     # a row where the hypothesis changes nothing counts with the faithful row's verdict among all rows
     assert (score["output-bias"]["reproduced"], score["output-bias"]["reproduced_with_faithful"], score["output-bias"]["rows"]) == (0, 1, 1)
     assert score["no-output-derivative"]["reproduced_with_faithful"] == 0
+    # at most: 15 successes at 60,000 and 5 failures at the screening cap; even if 3 of those succeed just above
+    # the cap (2 failures allowed) the mean is 1.6x the paper's 31,390: out of reach. jku (3 of 20 trials run),
+    # lr-length and jku-reset (not run) stay open; output-bias is the faithful net, reproduced.
+    assert {h: s["at_most"] for h, s in score.items()} == {"faithful": 1, "jku-reset": 1, "jku-update-at-end": 1, "jku": 1,
+                                                           "output-bias": 1, "no-output-derivative": 0, "lr-length": 1}
     assert doc["rows"] == [{"experiment": "exp6a", "row": "lstm-2x2", "run": 2, "not_run": 3,  # jku partial, two not run
                             "reproduced_by": [{"hypothesis": "faithful", "scale": "paper"}],
                             "closest": {"hypothesis": "faithful", "ratio": pytest.approx(39_500 / 31_390), "success_pct": 100.0,
                                         "scale": "paper"}}]
     text = explain.to_markdown(doc, figure_name="figures/hypotheses.png")
     assert text == (Path(__file__).parent / "golden" / "hypotheses_6a.md").read_text()
+
+
+def test_a_row_is_out_of_reach_only_when_no_outcome_of_its_open_trials_could_reproduce_it():
+    def known(*runs):  # (trial, success, sequences, cap)
+        out = {}
+        for t, ok, seqs, cap in runs:
+            out.setdefault(t, []).append(({"success": ok, "sequences": seqs}, cap))
+        return out
+    reach = explain.reachable
+    # 100 % in the paper, 10 trials: one failure allowed
+    assert reach({}, 10, 1000, 100.0, 100.0)  # nothing run: open
+    assert not reach(known((0, False, 1000, 1000), (1, False, 1000, 1000)), 10, 1000, 100.0, 100.0)  # two final failures
+    assert reach(known((0, False, 500, 500), (1, False, 500, 500)), 10, 1000, 100.0, 100.0)  # lower cap: may succeed above it
+    # eight failures at cap 500 of 10 trials: at least 7 must succeed above 500, so the mean is >= 7 x 501 / 9 > 150
+    assert not reach(known(*[(t, False, 500, 500) for t in range(8)]), 10, 1000, 100.0, 100.0)
+    # a success at a lower cap is final and counts at its sequences; the same trial's failure elsewhere is ignored
+    assert reach(known(*[(t, True, 120, 500) for t in range(10)], (0, False, 100, 100)), 10, 1000, 100.0, 100.0)
+    # every trial final: too fast is out of reach as well as too slow
+    assert not reach(known(*[(t, True, 60, 1000) for t in range(10)]), 10, 1000, 100.0, 100.0)
+    assert not reach(known(*[(t, True, 160, 1000) for t in range(10)]), 10, 1000, 100.0, 100.0)
+    assert reach(known(*[(t, True, 60, 1000) for t in range(9)]), 10, 1000, 100.0, 100.0)  # one open trial may be slow
+    assert not reach(known(*[(t, True, 60, 1000) for t in range(9)]), 10, 100, 100.0, 100.0)  # ... but not slow enough
+    # a paper success rate of 50 % allows 6 of 10 failures (10 points below)
+    assert reach(known(*[(t, False, 1000, 1000) for t in range(6)]), 10, 1000, None, 50.0)
+    assert not reach(known(*[(t, False, 1000, 1000) for t in range(7)]), 10, 1000, None, 50.0)
+
+
+def test_the_goal_line_says_whether_any_configuration_can_still_reach_it():
+    scores = [{"hypothesis": "a", "rows": 31, "at_most": 24}, {"hypothesis": "b", "rows": 31, "at_most": 12}]
+    assert explain.goal_text(scores) == ("No configuration can reach the goal of 25 of 31 rows any more: the most any "
+                                         "could still reproduce is 24 (`a`).")
+    scores[1]["at_most"] = 25
+    assert explain.goal_text(scores).startswith("Could still reach the goal of 25 of 31 rows (at most): `b` (25);")
 
 
 def test_a_row_no_hypothesis_reproduces_names_its_closest_miss():
@@ -343,3 +381,19 @@ def test_explain_gives_the_same_trials_on_either_engine(tmp_path, monkeypatch):
         ledger.close()
     assert engines == ["one", "lanes"]
     assert len(records["one"]) == 8 and records["one"] == records["lanes"]
+
+
+def test_paper_scale_until_decided_stops_a_row_at_its_deciding_round(tmp_path):
+    """At a cap of 400 every 6a net fails: with 8 trials planned and none allowed to fail (100 %), the first round
+    of 2 decides the row; without --until-decided all 8 run."""
+    counts = {}
+    for flag in ("--until-decided", None):
+        out = tmp_path / str(flag)
+        args = ["explain", "--hypotheses", "no-output-derivative", "--experiments", "exp6a", "--scale", "paper",
+                "--trials", "8", "--max-sequences", "400", "--workers", "1", "--out", str(out)] + ([flag] if flag else [])
+        result = CliRunner().invoke(cli.main, args)
+        assert result.exit_code == 0, result.output
+        ledger = Ledger(out / "ledger.sqlite")
+        counts[flag] = ledger.db.execute("SELECT count(*) FROM trials WHERE variant = 'hyp-no-output-derivative'").fetchone()[0]
+        ledger.close()
+    assert counts == {"--until-decided": 2, None: 8}
