@@ -168,15 +168,15 @@ def cell(ledger: Ledger, h: hyp.Hypothesis, base: Row, screen: hyp.Screen, seed:
         done = _done(ledger, row, seed)
         records = [done[t] for t in sorted(done) if t < row.config.trials]
         for t in done:
-            if t < full.config.trials:
-                known.setdefault(t, []).append((done[t], row.config.max_sequences))
+            if t < full.config.trials:  # a failure at cap c: a success would count more than c - uncounted()
+                known.setdefault(t, []).append((done[t], row.config.max_sequences - full.config.uncounted()))
         if not records:
             continue
         complete = len(records) == row.config.trials or decided(records, ref_pct, row.config.trials)
         rank = (complete, scale == "paper", row.config.max_sequences, len(records))
         if best is None or rank > best[0]:
             best = (rank, scale if complete else "partial", row, records)
-    reach = reachable(known, full.config.trials, full.config.max_sequences, ref_mean, ref_pct)
+    reach = reachable(known, full.config.trials, full.config.max_sequences - full.config.uncounted(), ref_mean, ref_pct)
     if best is None:
         return {**entry, "status": "not run", "verdict": "not run", "reachable": reach}
     _, scale, row, records = best
@@ -199,7 +199,7 @@ def reachable(known: dict[int, list[tuple[dict, int]]], planned: int, cap: int, 
               ref_pct: float | None) -> bool:
     """Whether the row at paper scale (`planned` trials, cap `cap`) could still come out reproduced, whatever
     the trials not yet run at that scale do. known: trial -> [(record, the cap it ran under)], from every
-    scale the ledger holds.
+    scale the ledger holds; caps in the records' count (`sequences`: the cap less the row's uncounted()).
 
     A trial's record does not depend on the cap it ran under as long as it succeeds before it (the trial's
     seed depends on the paper row and the trial index only), so a success at any cap is final; a failure is
@@ -285,7 +285,9 @@ def _row_summary(row: Row, cells: list[dict[str, Any]]) -> dict[str, Any]:
         return short, abs(np.log(c["ratio"])) if c.get("ratio") else np.inf
 
     closest = min(run, key=distance) if run else None
-    return {"experiment": row.experiment, "row": row.name, "reproduced_by": ok, "run": len(run),
+    done = {h["hypothesis"] for h in ok}
+    still = [c["hypothesis"] for c in cells if c["status"] != "no meaning" and c.get("reachable", True) and c["hypothesis"] not in done]
+    return {"experiment": row.experiment, "row": row.name, "reproduced_by": ok, "run": len(run), "open_for": still,
             "not_run": sum(c["status"] == "not run" or c.get("scale") == "partial" for c in cells),
             "closest": None if closest is None else {k: closest.get(k) for k in ("hypothesis", "ratio", "success_pct", "scale")}}
 
@@ -384,17 +386,20 @@ def _rows_markdown(rows: list[dict[str, Any]]) -> list[str]:
              "upper bound on what the tested details could reach together if their effects combined freely (the score",
              "says what each reaches alone). A row counts as run by a hypothesis once its planned trials finished or its",
              "failures decided it;",
-             "`s` = at screening scale.", "",
-             "| row | reproduced by | run by | closest otherwise (ratio / success %) |", "|---|---|---|---|"]
+             "`s` = at screening scale; `open for` = the configurations that have not reproduced the row and could still",
+             "(see `at most` above).", "",
+             "| row | reproduced by | run by | open for | closest otherwise (ratio / success %) |", "|---|---|---|---|---|"]
     for r in rows:
         close = r["closest"]
         miss = "-" if r["reproduced_by"] or close is None else (
             f"`{close['hypothesis']}` " + (f"{close['ratio']:.2f}x" if close["ratio"] else "none ok")
             + f" / {close['success_pct']:.0f}%" + (" s" if close["scale"] == "screen" else ""))
         by = ", ".join(f"`{h['hypothesis']}`" + (" s" if h["scale"] == "screen" else "") for h in r["reproduced_by"]) or "**none**"
-        lines.append(f"| {r['experiment']} {r['row']} | {by} | {r['run']} | {miss} |")
+        lines.append(f"| {r['experiment']} {r['row']} | {by} | {r['run']} | {len(r['open_for'])} | {miss} |")
     resist = resisting(rows)
-    lines += ["", f"Rows that resist every hypothesis run on them ({len(resist)}): {', '.join(resist) or 'none'}."]
+    closed = [f"{r['experiment']} {r['row']}" for r in rows if not r["reproduced_by"] and not r["open_for"]]
+    lines += ["", f"Rows that resist every hypothesis run on them ({len(resist)}): {', '.join(resist) or 'none'}.", "",
+              f"Rows out of reach of every configuration, whatever their open trials do ({len(closed)}): {', '.join(closed) or 'none'}."]
     return lines
 
 

@@ -262,6 +262,7 @@ def test_matrix_is_rebuilt_from_the_ledger_alone_and_matches_the_golden_file(tmp
                                                            "output-bias": 1, "no-output-derivative": 0, "lr-length": 1}
     assert doc["rows"] == [{"experiment": "exp6a", "row": "lstm-2x2", "run": 2, "not_run": 3,  # jku partial, two not run
                             "reproduced_by": [{"hypothesis": "faithful", "scale": "paper"}],
+                            "open_for": ["jku-reset", "jku", "lr-length"],
                             "closest": {"hypothesis": "faithful", "ratio": pytest.approx(39_500 / 31_390), "success_pct": 100.0,
                                         "scale": "paper"}}]
     text = explain.to_markdown(doc, figure_name="figures/hypotheses.png")
@@ -293,6 +294,30 @@ def test_a_row_is_out_of_reach_only_when_no_outcome_of_its_open_trials_could_rep
     assert not reach(known(*[(t, False, 1000, 1000) for t in range(7)]), 10, 1000, None, 50.0)
 
 
+@pytest.mark.parametrize("experiment, row, variant, trial", [
+    ("exp1", "lstm-4x1-lr0.5", "paper", 8),  # Table 1's protocol
+    ("exp2c", "q50-p50", "lr-x100", 6),  # long lags, online success test (its passing window uncounted)
+    ("exp6a", "lstm-2x2", "paper", 0),  # online
+])
+def test_a_success_does_not_depend_on_the_cap_it_stops_before(experiment, row, variant, trial):
+    """What `reachable` relies on: a trial run at a cap just large enough gives the record it gives at the row's
+    own cap (apart from its wall time), and one presentation less fails it."""
+    from cerepro.dispatch import run_trial
+
+    exp = EXPS[experiment]
+    spec = next(r for r in exp.rows + exp.variants if (r.name, r.variant) == (row, variant))
+
+    def record(cap):
+        cfg = dataclasses.replace(spec.config, max_sequences=cap)
+        return {k: v for k, v in run_trial(exp.protocol, cfg, exp.seed, spec.seed_key, trial).items() if k != "wall_s"}
+
+    full = record(spec.config.max_sequences)
+    assert full["success"]
+    enough = full["sequences"] + spec.config.uncounted()
+    assert json.dumps(record(enough), sort_keys=True, default=str) == json.dumps(full, sort_keys=True, default=str)
+    assert not record(enough - 1)["success"]
+
+
 def test_the_goal_line_says_whether_any_configuration_can_still_reach_it():
     scores = [{"hypothesis": "a", "rows": 31, "at_most": 24}, {"hypothesis": "b", "rows": 31, "at_most": 12}]
     assert explain.goal_text(scores) == ("No configuration can reach the goal of 25 of 31 rows any more: the most any "
@@ -308,11 +333,18 @@ def test_a_row_no_hypothesis_reproduces_names_its_closest_miss():
     _, base = COLUMNS[0]
     cells = [run_cell("a", 70.0, 1.0), run_cell("b", 95.0, 3.0), run_cell("c", 95.0, 0.5, scale="screen"),
              {"hypothesis": "d", "status": "not run"}, {"hypothesis": "e", "status": "no meaning"}]
+    for c in cells:
+        c["reachable"] = c["hypothesis"] in ("c", "d")
     summary = explain._row_summary(base, cells)
     assert summary["reproduced_by"] == [] and summary["run"] == 3 and summary["not_run"] == 1
+    assert summary["open_for"] == ["c", "d"]
     assert summary["closest"]["hypothesis"] == "c"  # 5 points short, |log 0.5| < |log 3|; "a" is 30 points short
     text = "\n".join(explain._rows_markdown([summary]))
-    assert "| **none** | 3 | `c` 0.50x / 95% s |" in text and f"({1}): {base.experiment} {base.name}." in text
+    assert "| **none** | 3 | 2 | `c` 0.50x / 95% s |" in text and f"({1}): {base.experiment} {base.name}." in text
+    assert "whatever their open trials do (0): none." in text
+    summary["open_for"] = []
+    text = "\n".join(explain._rows_markdown([summary]))
+    assert f"whatever their open trials do (1): {base.experiment} {base.name}." in text
 
 
 def test_prepare_adopts_trials_of_the_same_configuration(tmp_path):

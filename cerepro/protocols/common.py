@@ -58,6 +58,10 @@ class BaseRow(*models.settings_classes(), TrialSettings):
     def n_weights(self) -> int:
         return models.get(self.model).n_weights(self, *self.sizes())
 
+    def uncounted(self) -> int:
+        """Presentations after the last one a successful trial's `sequences` counts (the cap applies to all)."""
+        return 0
+
     def untrained_test(self) -> str:
         """Why this row's success test cannot judge a net that is not trained ("" if it can: a fixed batch)."""
         return "it needs a protocol whose success test is a fixed batch of sequences (online with stop st1st2, longlag)"

@@ -47,6 +47,10 @@ class LongLagRow(BaseRow):
         """(input units, output units): p+1 and p+1 for 2a/2b, p+4 and 2 for 2c."""
         return TASKS[self.task].sizes(self)
 
+    def uncounted(self) -> int:
+        """The passing window of the online success test: a success counts the presentations before it."""
+        return self.success_window if self.success_test == "online" else 0
+
     def untrained_test(self) -> str:
         if self.success_test == "online":
             return ""

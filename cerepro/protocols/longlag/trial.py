@@ -63,12 +63,11 @@ def run_trial(cfg: LongLagRow, seed: int, row_key: str, trial: int, progress: Ca
                                           seq_sse[done:], scratch, chk_err)
 
     status, done = tr.run(train, cfg.chunk)
-    online_success = status == SUCCESS and cfg.success_test == "online"
     added = int(state[0]["added_at"])
     final = final_test(cfg, net, tr.ws, tr.step, tr.stream("test")) if status != DIVERGED else {}
     if keep_params is not None:
         keep_params.update(net.weights())
-    return tr.record(status, done - cfg.success_window if online_success else done, seq_sse[:done],  # before the passing window
+    return tr.record(status, done - cfg.uncounted() if status == SUCCESS else done, seq_sse[:done],  # before the passing window
                      presented=done, cell_added_at=added if added >= 0 else None, **final)
 
 
