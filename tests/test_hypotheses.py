@@ -40,6 +40,8 @@ def test_the_shipped_hypotheses_are_complete():
     assert BY_NAME["jku"].settings == merged
     assert BY_NAME["output-layer"].settings == {**BY_NAME["output-bias"].settings, **BY_NAME["inputs-to-outputs"].settings}
     assert BY_NAME["gate-biases-output-layer"].settings == {**BY_NAME["gate-biases"].settings, **BY_NAME["output-layer"].settings}
+    assert BY_NAME["gate-biases-no-derivative"].settings == {**BY_NAME["gate-biases"].settings,
+                                                             **BY_NAME["no-output-derivative"].settings}
     assert len(COLUMNS) == 31  # every LSTM row of Tables 1-9
 
 
