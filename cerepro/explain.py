@@ -435,10 +435,11 @@ def _heat_map(doc: dict[str, Any], path: Path) -> bool:
             c = by[(name, col["experiment"], col["row"])]
             if c["status"] == "run" and c.get("ratio"):
                 grid[i, j] = math.log10(c["ratio"])
-            mark = {"no meaning": "n/a", "not run": ""}.get(c["status"])
+            mark = {"no meaning": "n/a", "not run": "?" if c.get("reachable", True) else ""}.get(c["status"])
             if mark is None:
                 mark = ("✓" if c["verdict"] == "reproduced" else "") + ("×" if c.get("success_miss") else "")
                 mark += "" if c.get("ratio") else "0"
+                mark += "?" if c["verdict"] != "reproduced" and c.get("reachable") else ""
             ax.text(j, i, mark, ha="center", va="center", fontsize=7, color="black")
     image = ax.imshow(np.clip(grid, -1.5, 1.5), cmap="coolwarm", vmin=-1.5, vmax=1.5, aspect="auto")
     ax.set_xticks(range(len(hyps)), hyps, rotation=50, ha="right", fontsize=8)
@@ -446,7 +447,7 @@ def _heat_map(doc: dict[str, Any], path: Path) -> bool:
     bar = fig.colorbar(image, ax=ax, shrink=0.6)
     bar.set_label("log10(our mean sequences / paper's)")
     ax.set_title("Hypotheses x 1997 LSTM rows (✓ reproduced, × success rate >10 points below, 0 none succeeded,\n"
-                 "white: not run, n/a: no meaning)", fontsize=8)
+                 "? could still be reproduced at paper scale, white: not run, n/a: no meaning)", fontsize=8)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
