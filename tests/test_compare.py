@@ -212,7 +212,7 @@ def test_report_and_compare_link_the_hypothesis_matrix_when_there_is_one(tmp_pat
     result = CliRunner().invoke(cli.main, ["report", "--no-mechanism", "--out", str(out)])
     assert "## One explanation?" not in (out / "REPORT.md").read_text()  # no matrix, no section
     assert "HYPOTHESES.md" not in CliRunner().invoke(cli.main, ["compare", "--out", str(out)]).output
-    score = {"hypothesis": "output-layer", "reproduced": 2, "run": 9, "reproduced_with_faithful": 3, "rows": 31,
+    score = {"hypothesis": "output-layer", "reproduced": 2, "run": 9, "reproduced_with_faithful": 3, "rows": 31, "at_most": 13,
              "fixes": ["exp1/lstm-4x1-lr0.1"], "breaks": []}
     rows = [{"experiment": "exp1", "row": "lstm-4x1-lr0.1", "run": 9, "reproduced_by": [{"hypothesis": "output-layer", "scale": "paper"}]},
             {"experiment": "exp4", "row": "lstm-T100", "run": 8, "reproduced_by": []},
@@ -223,7 +223,8 @@ def test_report_and_compare_link_the_hypothesis_matrix_when_there_is_one(tmp_pat
     assert result.exit_code == 0, result.output
     text = (out / "REPORT.md").read_text()
     assert "[HYPOTHESES.md](HYPOTHESES.md)" in text
-    assert "| `output-layer` | 2 / 9 | 3 / 31 | exp1/lstm-4x1-lr0.1 | - |" in text
+    assert "| `output-layer` | 2 / 9 | 3 / 31 | 13 / 31 | exp1/lstm-4x1-lr0.1 | - |" in text
+    assert "No configuration can reach the goal of 25 of 31 rows any more: the most any could still reproduce is 13" in text
     assert "1 of 3 rows reproduce. Rows that resist every hypothesis run on them (1): exp4 lstm-T100." in text
     compared = CliRunner().invoke(cli.main, ["compare", "--out", str(out)])
     assert compared.exit_code == 0 and "HYPOTHESES.md (cerepro explain)" in compared.output
