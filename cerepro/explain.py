@@ -163,20 +163,20 @@ def cell(ledger: Ledger, h: hyp.Hypothesis, base: Row, screen: hyp.Screen, seed:
     full = base if h.name == "faithful" else hrow
     candidates = [("paper", full), ("screen", hyp.screen_row(hrow, screen))]
     candidates += [("reduced", r) for r in _reduced_configs(ledger, full, seed)]
-    best, known = None, {}
+    best, known, uncounted = None, {}, full.config.uncounted()
     for scale, row in candidates:
         done = _done(ledger, row, seed)
         records = [done[t] for t in sorted(done) if t < row.config.trials]
         for t in done:
-            if t < full.config.trials:  # a failure at cap c: a success would count more than c - uncounted()
-                known.setdefault(t, []).append((done[t], row.config.max_sequences - full.config.uncounted()))
+            if t < full.config.trials:  # a failure at cap c: a success would count more than c - uncounted
+                known.setdefault(t, []).append((done[t], row.config.max_sequences - uncounted))
         if not records:
             continue
         complete = len(records) == row.config.trials or decided(records, ref_pct, row.config.trials)
         rank = (complete, scale == "paper", row.config.max_sequences, len(records))
         if best is None or rank > best[0]:
             best = (rank, scale if complete else "partial", row, records)
-    reach = reachable(known, full.config.trials, full.config.max_sequences - full.config.uncounted(), ref_mean, ref_pct)
+    reach = reachable(known, full.config.trials, full.config.max_sequences - uncounted, ref_mean, ref_pct)
     if best is None:
         return {**entry, "status": "not run", "verdict": "not run", "reachable": reach}
     _, scale, row, records = best
@@ -212,29 +212,28 @@ def reachable(known: dict[int, list[tuple[dict, int]]], planned: int, cap: int, 
         return True
     succeeded, failed, above = [], 0, []  # sequences of final successes; final failures; lower caps failed
     for t in range(planned):
-        runs = known.get(t, [])
-        wins = [r["sequences"] for r, _ in runs if r["success"]]
+        tried = known.get(t, [])
+        wins = [r["sequences"] for r, _ in tried if r["success"]]
         if wins:
             succeeded.append(wins[0])
-        elif any(c >= cap for _, c in runs):
+        elif any(c >= cap for _, c in tried):
             failed += 1
-        elif runs:
-            above.append(max(c for _, c in runs) + 1)
+        elif tried:
+            above.append(max(c for _, c in tried) + 1)
     unknown = planned - len(succeeded) - failed - len(above)
     allowed = planned if ref_pct is None else failures_allowed(ref_pct, planned)
     if failed > allowed:
         return False
     if ref_mean is None:
         return True
+    total, n = sum(succeeded), len(succeeded)
     most = len(above) + unknown  # open trials: at most the paper's cap each
-    slowest = [(sum(succeeded) + x * cap) / (len(succeeded) + x) for x in (max(0, failed + most - allowed), most)
-               if len(succeeded) + x]
+    slowest = [(total + x * cap) / (n + x) for x in (max(0, failed + most - allowed), most) if n + x]
     if not slowest or max(slowest) < ref_mean / compare.SEQ_FACTOR:
         return False
     above.sort()
     least = max(0, failed + len(above) - allowed)  # of the open failures, at least this many must succeed
-    means = [(sum(succeeded) + sum(above[:x])) / (len(succeeded) + x + unknown)
-             for x in range(least, len(above) + 1) if len(succeeded) + x + unknown]
+    means = [(total + sum(above[:x])) / (n + x + unknown) for x in range(least, len(above) + 1) if n + x + unknown]
     return bool(means) and min(means) <= compare.SEQ_FACTOR * ref_mean
 
 
