@@ -292,9 +292,11 @@ def merge(source: str, out_dir: str) -> None:
 @click.option("--hypotheses", "names", default="", help="Comma-separated hypotheses (default: all; tasks/hypotheses.yaml).")
 @click.option("--experiments", default="", help="Comma-separated 1997 experiments (default: exp1 ... exp6b).")
 @click.option("--rows", "only_rows", default="", help="Only these LSTM rows (names as in the experiments' tables).")
-@click.option("--scale", type=click.Choice(["screen", "paper"]), default="screen", show_default=True,
+@click.option("--scale", type=click.Choice(["screen", "paper", "bound"]), default="screen", show_default=True,
               help="screen: cap 5x the paper's mean, fewer trials on the costliest rows, rows stop once decided (reduced); "
-                   "paper: the experiment's own trials and cap.")
+                   "paper: the experiment's own trials and cap; bound: each row at the lowest cap at which its next "
+                   "trials' failures would leave the configuration out of reach at paper scale, in rounds until it is "
+                   "(reduced; a success is final).")
 @click.option("--until-decided", is_flag=True,
               help="paper scale: run each row in rounds of 2, 4, 8, ... trials and stop it once its failures decide the "
                    "verdict, as screening does (the cell is final either way: marked dK/N).")
@@ -310,15 +312,18 @@ def explain(names: str, experiments: str, only_rows: str, scale: str, until_deci
     """Test the hypotheses on every 1997 LSTM row; write <out>/HYPOTHESES.md (the matrix), its JSON and figure."""
     from cerepro import explain as explain_mod, plan as plan_mod, terminal, views
 
-    selected, _ = _checked(lambda: explain_mod.select(plan_mod.names(names, "--hypotheses"), plan_mod.names(experiments, "--experiments"),
+    selected, screen = _checked(lambda: explain_mod.select(plan_mod.names(names, "--hypotheses"), plan_mod.names(experiments, "--experiments"),
                                                       plan_mod.names(only_rows, "--rows") or None, scale, trials, max_sequences))
     workers = _checked(lambda: preflight.workers(workers))
     out_path = _checked(lambda: preflight.writable(Path(out_dir)))
     signal.signal(signal.SIGTERM, _sigterm_to_interrupt)
     try:
         for kind, data in ([] if tables_only else explain_mod.runs(selected, scale, workers, out_path, __version__, engine,
-                                                                     until_decided)):
-            if kind == "adopted":
+                                                                     until_decided, screen)):
+            if kind == "paper only":
+                err.print(f"{data[0]}: only the paper's cap can decide {', '.join(data[1])}: run these with --scale paper "
+                          "--until-decided")
+            elif kind == "adopted":
                 err.print(f"{data[0]}: {plural(data[1], 'trial')} of the same configurations taken from the ledger")
             elif kind == "experiment":
                 err.print(f"[bold]{data[0]}[/]: {plural(data[1], 'hypothesis row')} at {scale} scale, {plural(workers, 'worker')}")

@@ -13,7 +13,7 @@ import dataclasses
 import json
 import math
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
@@ -46,22 +46,32 @@ def select(names: list[str], experiments: list[str], only_rows: list[str] | None
 
 
 def runs(selected: list[tuple[config.Experiment, tuple[Row, ...]]], scale: str, workers: int, out_dir: Path,
-         version: str, engine: str = "auto", until_decided: bool = False) -> Iterator[tuple[str, Any]]:
+         version: str, engine: str = "auto", until_decided: bool = False,
+         screen: hyp.Screen | None = None) -> Iterator[tuple[str, Any]]:
     """The work of `cerepro explain`, as (kind, data) for the CLI to render: ("adopted", (experiment, n)),
-    ("experiment", (experiment, rows to run)), ("run", (label, the runner's events)). Screening runs in rounds
-    (`rounds`), and so does the paper scale if `until_decided`; `engine` as `cerepro run --engine` (the numbers
-    are the same)."""
+    ("paper only", (experiment, rows only the paper's cap can decide)), ("experiment", (experiment, rows to
+    run)), ("run", (label, the runner's events)). Screening runs in rounds (`rounds`), and so do the paper
+    scale if `until_decided` and the bound scale (`bound_rows`, until out of reach); `engine` as `cerepro run
+    --engine` (the numbers are the same)."""
     from cerepro import runner
     from cerepro.plan import Plan
 
+    screen = screen or hyp.load()[1]
     for exp, rows in selected:
         todo, adopted = prepare(out_dir, rows, exp.seed, version)
+        settled = None
+        if scale == "bound":
+            todo, paper_only, more = bound_rows(todo, screen, out_dir, exp.seed, version)
+            adopted += more
+            settled = _still_open(screen, exp.seed)
+            if paper_only:
+                yield "paper only", (exp.name, paper_only)
         if adopted:
             yield "adopted", (exp.name, adopted)
         if not todo:
             continue
         yield "experiment", (exp.name, len(todo))
-        batches = rounds(todo, out_dir, exp.seed) if scale == "screen" or until_decided else iter([(None, todo)])
+        batches = rounds(todo, out_dir, exp.seed, settled) if scale != "paper" or until_decided else iter([(None, todo)])
         for k, batch in batches:
             label = exp.name if k is None else f"{exp.name}, up to {k} trials per row"
             yield "run", (label, runner.run(Plan(exp, batch, exp.seed), workers, out_dir, write=False, engine=engine))
@@ -130,9 +140,12 @@ def decided(records: list[dict], paper_pct: float | None, planned: int) -> bool:
     return paper_pct is not None and sum(not r["success"] for r in records) > failures_allowed(paper_pct, planned)
 
 
-def rounds(rows: tuple[Row, ...], out_dir: Path, seed: int) -> Iterator[tuple[int, tuple[Row, ...]]]:
+def rounds(rows: tuple[Row, ...], out_dir: Path, seed: int,
+           settled: Callable[[Ledger, Row, list[dict]], bool] | None = None) -> Iterator[tuple[int, tuple[Row, ...]]]:
     """Screening in rounds of 2, 4, 8, ... trials per row: yields (trials, rows still to run with that many
-    trials); a row drops out as soon as it is decided (see `decided`) or has all its trials."""
+    trials); a row drops out as soon as it is decided (see `decided`; or `settled(ledger, row, its records)`)
+    or has all its trials."""
+    settled = settled or (lambda _, row, records: decided(records, _paper(row)[1], row.config.trials))
     k = 2
     while True:
         todo = []
@@ -141,7 +154,7 @@ def rounds(rows: tuple[Row, ...], out_dir: Path, seed: int) -> Iterator[tuple[in
             for row in rows:
                 done = _done(ledger, row, seed)
                 records = [done[t] for t in sorted(done) if t < row.config.trials]
-                if len(records) < row.config.trials and not decided(records, _paper(row)[1], row.config.trials):
+                if len(records) < row.config.trials and not settled(ledger, row, records):
                     todo.append(dataclasses.replace(row, config=dataclasses.replace(row.config, trials=min(k, row.config.trials))))
         finally:
             ledger.close()
@@ -149,6 +162,91 @@ def rounds(rows: tuple[Row, ...], out_dir: Path, seed: int) -> Iterator[tuple[in
             return
         yield k, tuple(todo)
         k *= 2
+
+
+BOUND_MARGIN = 4  # a bound row's new failures beyond those the paper's success rate allows (more: a lower cap)
+
+
+def bound_rows(rows: tuple[Row, ...], screen: hyp.Screen, out_dir: Path, seed: int, version: str
+               ) -> tuple[tuple[Row, ...], list[str], int]:
+    """`--scale bound`: (rows to run, names of the rows only the paper's cap can decide, trials adopted).
+
+    Each planned row (a hypothesis's row at paper scale, under its hyp- variant) gets the lowest cap, rounded up
+    to 1,000, at which failures of its next open trials (as many as the paper's success rate allows, plus
+    BOUND_MARGIN) would take the configuration out of reach at paper scale (`reachable`, over every run the
+    ledger holds): the cheapest run that can close a cell, since a failure at a lower cap is only a lower bound
+    but enough of them leave even the best case too slow. A success is final at any cap. Rows already out of
+    reach or without open trials are left out, and so are rows whose failures would not decide them below the
+    paper's cap (run those with --scale paper --until-decided). Earlier successes that stop before the new cap
+    are recorded under the new configuration instead of being run again (a success's record does not depend
+    on the cap)."""
+    ledger = Ledger(out_dir / "ledger.sqlite")
+    out, paper_only, adopted = [], [], 0
+    try:
+        for row in rows:
+            full = hyp.at_spec_scale(row)
+            hrow = dataclasses.replace(full, variant=row.variant)
+            known = _known(_configurations(ledger, full, hrow, screen, seed), full)
+            cap = _bounding_cap(known, full)
+            if cap is None:
+                continue
+            if cap[0] is None:
+                paper_only.append(f"{row.variant.removeprefix(hyp.PREFIX)} on {row.name}")
+                continue
+            uncounted = full.config.uncounted()  # row.config: lower than full's only in a smoke run (--trials, --max-sequences)
+            bound = dataclasses.replace(hrow, spec=full.config, config=dataclasses.replace(
+                hrow.config, max_sequences=min(row.config.max_sequences, hyp.round_up(cap[0] + uncounted)),
+                trials=min(cap[1], row.config.trials), paper_cap=full.config.paper_cap or full.config.max_sequences))
+            done = _done(ledger, bound, seed)
+            for t, tried in known.items():
+                wins = [r for r, _ in tried if r["success"] and r["sequences"] + uncounted <= bound.config.max_sequences]
+                if t < cap[1] and t not in done and wins:
+                    ledger.add({"experiment": bound.experiment, "row": bound.name, "variant": bound.variant,
+                                "model": bound.config.model, "config_hash": bound.config_hash(), "run_seed": seed, "trial": t},
+                               wins[0], version)
+                    adopted += 1
+            out.append(bound)
+    finally:
+        ledger.close()
+    return tuple(out), paper_only, adopted
+
+
+def _bounding_cap(known: dict[int, list[tuple[dict, int]]], full: Row) -> tuple[int | None, int] | None:
+    """(the lowest cap, in the records' count, at which failures of the next open trials take `full` out of
+    reach, or None if not even failures at the paper's cap would; the trials a run must ask for to include
+    them); None if the row is out of reach already or has no open trial."""
+    ref_mean, ref_pct = _paper(full)
+    planned, cap = full.config.trials, full.config.max_sequences - full.config.uncounted()
+    if not reachable(known, planned, cap, ref_mean, ref_pct):
+        return None
+    final = {t for t, tried in known.items() if any(r["success"] or c >= cap for r, c in tried)}
+    open_trials = [t for t in range(planned) if t not in final]
+    if not open_trials:
+        return None
+    allowed = planned if ref_pct is None else failures_allowed(ref_pct, planned)
+    new = open_trials[: allowed + BOUND_MARGIN]
+
+    def out_of_reach(c: int) -> bool:
+        failing = {t: [*known.get(t, []), ({"success": False, "sequences": c}, c)] for t in new}
+        return not reachable({**known, **failing}, planned, cap, ref_mean, ref_pct)
+
+    if not out_of_reach(cap):
+        return None, max(new) + 1
+    lo, hi = 0, cap  # out_of_reach(hi); the lowest such cap by bisection (more failures' worth only helps)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if out_of_reach(mid) else (mid, hi)
+    return hi, max(new) + 1
+
+
+def _still_open(screen: hyp.Screen, seed: int) -> Callable[[Ledger, Row, list[dict]], bool]:
+    """`rounds`' stop test for bound rows: settled once the configuration is out of reach at paper scale."""
+    def settled(ledger: Ledger, row: Row, _records: list[dict]) -> bool:
+        full = hyp.at_spec_scale(row)
+        hrow = dataclasses.replace(full, variant=row.variant)
+        known = _known(_configurations(ledger, full, hrow, screen, seed), full)
+        return not reachable(known, full.config.trials, full.config.max_sequences - full.config.uncounted(), *_paper(full))
+    return settled
 
 
 def cell(ledger: Ledger, h: hyp.Hypothesis, base: Row, screen: hyp.Screen, seed: int) -> dict[str, Any]:
@@ -161,22 +259,18 @@ def cell(ledger: Ledger, h: hyp.Hypothesis, base: Row, screen: hyp.Screen, seed:
         return {**entry, "status": "no meaning", "verdict": "no meaning", "detail": why}
     hrow = hyp.hypothesis_row(h, base)
     full = base if h.name == "faithful" else hrow
-    candidates = [("paper", full), ("screen", hyp.screen_row(hrow, screen))]
-    candidates += [("reduced", r) for r in _reduced_configs(ledger, full, seed)]
-    best, known, uncounted = None, {}, full.config.uncounted()
-    for scale, row in candidates:
-        done = _done(ledger, row, seed)
+    configurations = _configurations(ledger, full, hrow, screen, seed)
+    best = None
+    for scale, row, done in configurations:
         records = [done[t] for t in sorted(done) if t < row.config.trials]
-        for t in done:
-            if t < full.config.trials:  # a failure at cap c: a success would count more than c - uncounted
-                known.setdefault(t, []).append((done[t], row.config.max_sequences - uncounted))
         if not records:
             continue
         complete = len(records) == row.config.trials or decided(records, ref_pct, row.config.trials)
         rank = (complete, scale == "paper", row.config.max_sequences, len(records))
         if best is None or rank > best[0]:
             best = (rank, scale if complete else "partial", row, records)
-    reach = reachable(known, full.config.trials, full.config.max_sequences - uncounted, ref_mean, ref_pct)
+    reach = reachable(_known(configurations, full), full.config.trials, full.config.max_sequences - full.config.uncounted(),
+                      ref_mean, ref_pct)
     if best is None:
         return {**entry, "status": "not run", "verdict": "not run", "reachable": reach}
     _, scale, row, records = best
@@ -317,9 +411,11 @@ def to_markdown(doc: dict[str, Any], figure_name: str | None = None, docs: str =
              "the faithful row's data and initial weights). A cell is `ratio of our mean sequences to the paper's / success %`;",
              "**bold** = reproduced (within 10 points of success rate and a factor 1.5 of the mean; 100 % success is implied",
              "where the paper reports only means), `s` = screening scale (cap about 5x the paper's mean, fewer trials on",
-             "the costliest rows: labelled reduced), `dK/N` = decided after K of N planned trials (screening stops a row",
-             "once its failures rule out a match; the success rate shown is over the K trials run), `p` = partial (not",
-             "every planned trial has run), `n/a` = the hypothesis changes nothing in this row, `-` = not run yet.", ""]
+             "the costliest rows: labelled reduced), `rC` = at cap C, below the paper's (`--scale bound`: the cap at which",
+             "the trials' failures leave the configuration out of reach at paper scale; reduced), `dK/N` = decided after",
+             "K of N planned trials (screening stops a row once its failures rule out a match; the success rate shown is",
+             "over the K trials run), `p` = partial (not every planned trial has run), `n/a` = the hypothesis changes",
+             "nothing in this row, `-` = not run yet.", ""]
     if figure_name:
         lines += [f"![hypotheses x rows]({figure_name})", ""]
     lines += ["## Score", "",
@@ -411,10 +507,15 @@ def _cell_text(c: dict[str, Any]) -> str:
     text = f"{ratio} / {c['success_pct']:.0f}%"
     if c["verdict"] == "reproduced":
         text = f"**{text}**"
-    tag = {"screen": " s", "partial": f" p{c['trials']}/{c['trials_planned']}"}.get(c["scale"], "")
+    tag = {"screen": " s", "reduced": f" r{_short(c['cap'])}", "partial": f" p{c['trials']}/{c['trials_planned']}"}.get(c["scale"], "")
     if c.get("decided"):
         tag += f" d{c['trials']}/{c['trials_planned']}"
     return text + tag + (f" ({c['diverged']} div.)" if c.get("diverged") else "")
+
+
+def _short(cap: int) -> str:
+    """A cap in a cell: 212k, 1.5M."""
+    return f"{cap / 1e6:g}M" if cap >= 1_000_000 else f"{cap / 1e3:g}k" if cap >= 1000 else str(cap)
 
 
 def _heat_map(doc: dict[str, Any], path: Path) -> bool:
@@ -454,16 +555,42 @@ def _heat_map(doc: dict[str, Any], path: Path) -> bool:
     return True
 
 
-def _reduced_configs(ledger: Ledger, full: Row, seed: int) -> list[Row]:
-    """`full` at the lower caps the ledger holds it with (a reduced or smoke run), found by config hash: the cap
-    is the sequence count of a trial that ended at the cap."""
-    import dataclasses
+def _configurations(ledger: Ledger, full: Row, hrow: Row, screen: hyp.Screen, seed: int) -> list[tuple[str, Row, dict[int, dict]]]:
+    """(scale, row, its finished trials) for every configuration of one (hypothesis, paper row) the ledger may hold:
+    the paper-scale row `full`, the screening row, and the lower caps of reduced, smoke or `bound` runs under either
+    variant name (`hrow`'s is hyp-faithful for the faithful row); each configuration once."""
+    rows = [("paper", full), ("screen", hyp.screen_row(hrow, screen))]
+    for named in {full.variant: full, hrow.variant: hrow}.values():
+        rows += [("reduced", r) for r in _reduced_configs(ledger, named, full, seed)]
+    seen, out = set(), []
+    for scale, row in rows:
+        key = (row.variant, row.config_hash())
+        if key not in seen:
+            seen.add(key)
+            out.append((scale, row, _done(ledger, row, seed)))
+    return out
 
+
+def _known(configurations: list[tuple[str, Row, dict[int, dict]]], full: Row) -> dict[int, list[tuple[dict, int]]]:
+    """`reachable`'s input: trial -> [(record, the cap it ran under, in the records' count)] over `configurations`
+    (a failure at cap c says that a success would count more than c less the row's uncounted presentations)."""
+    known: dict[int, list[tuple[dict, int]]] = {}
+    uncounted = full.config.uncounted()
+    for _, row, done in configurations:
+        for t in done:
+            if t < full.config.trials:
+                known.setdefault(t, []).append((done[t], row.config.max_sequences - uncounted))
+    return known
+
+
+def _reduced_configs(ledger: Ledger, named: Row, full: Row, seed: int) -> list[Row]:
+    """`named` (a row under some variant name) at the caps below `full`'s that the ledger holds it with, found by
+    config hash: the caps its configurations were stored with or its trials ended at."""
     out = []
-    for config_hash, caps in ledger.caps(full.experiment, full.name, full.variant, seed).items():
-        for cap in caps:
-            row = dataclasses.replace(full, config=dataclasses.replace(full.config, max_sequences=cap,
-                                                                        paper_cap=full.config.paper_cap or full.config.max_sequences))
+    for config_hash, caps in ledger.caps(named.experiment, named.name, named.variant, seed).items():
+        for cap in sorted(caps):
+            row = dataclasses.replace(named, config=dataclasses.replace(named.config, max_sequences=cap,
+                                                                         paper_cap=full.config.paper_cap or full.config.max_sequences))
             if row.config_hash() == config_hash and cap < full.config.max_sequences:
                 out.append(row)
     return out

@@ -2,7 +2,8 @@
 
 tasks/hypotheses.yaml defines them (docs/hypotheses.md argues each); `plan` turns them into rows of the
 experiments, labelled with the variant `hyp-<name>`, at screening scale (cap about 5x the paper's mean,
-labelled reduced) or at paper scale. Rows run through the same runner and ledger as `cerepro run`.
+labelled reduced), at paper scale, or as the paper-scale row whose cap `explain.bound_rows` lowers (`bound`).
+Rows run through the same runner and ledger as `cerepro run`.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from cerepro.config import Experiment, Row, SpecError
 from cerepro.specfile import check_keys, hint
 
 EXPERIMENTS_1997 = ("exp1", "exp2a", "exp2b", "exp2c", "exp3a", "exp3b", "exp3c", "exp4", "exp5", "exp6a", "exp6b")
-SCALES = ("screen", "paper")
+SCALES = ("screen", "paper", "bound")
 PREFIX = "hyp-"  # variant name of a hypothesis row
 KEYS = ("name", "title", "source", "rationale", "set", "parts", "no_meaning")
 
@@ -162,7 +163,7 @@ def screen_row(row: Row, screen: Screen) -> Row:
     """A hypothesis row at screening scale: cap about cap_factor x the paper's mean, trials per `screen`."""
     cfg = row.config
     mean = paper_mean(row)
-    cap = cfg.max_sequences if mean is None else min(cfg.max_sequences, _round_up(screen.cap_factor * mean))
+    cap = cfg.max_sequences if mean is None else min(cfg.max_sequences, round_up(screen.cap_factor * mean))
     trials = screen.trials.get(row.experiment, {}).get(row.name, cfg.trials)
     return dataclasses.replace(row, config=dataclasses.replace(cfg, max_sequences=cap, trials=min(trials, cfg.trials),
                                                               paper_cap=cfg.paper_cap or cfg.max_sequences))
@@ -191,7 +192,12 @@ def plan(hypotheses: tuple[Hypothesis, ...], exp: Experiment, scale: str, screen
                 skipped.append((h.name, base.name, why))
                 continue
             full = base if h.name == "faithful" else hypothesis_row(h, base)  # at paper scale, faithful is the row itself
-            row = screen_row(hypothesis_row(h, base), screen) if scale == "screen" else full
+            if scale == "screen":
+                row = screen_row(hypothesis_row(h, base), screen)
+            elif scale == "bound":  # under the hypothesis's variant (hyp-faithful too): its cap is lowered, never the table's row
+                row = hypothesis_row(h, base)
+            else:
+                row = full
             if trials or max_sequences:
                 cfg = row.config
                 row = dataclasses.replace(row, config=dataclasses.replace(
@@ -207,7 +213,8 @@ def at_spec_scale(row: Row) -> Row:
     return dataclasses.replace(row, variant=variant, config=row.spec or row.config, spec=None)
 
 
-def _round_up(x: float, step: int = 1000) -> int:
+def round_up(x: float, step: int = 1000) -> int:
+    """x rounded up to a multiple of `step` (the caps of screening and bound rows)."""
     return int(math.ceil(x / step) * step)
 
 

@@ -279,15 +279,23 @@ class Ledger:
             self.db.executemany(f"DELETE FROM trials WHERE {_where(GROUP)}", list(keys))
 
     def caps(self, experiment: str, row: str, variant: str, run_seed: int) -> dict[str, set[int]]:
-        """Config hash -> the caps its trials ran into (sequences of trials that ended at the cap)."""
+        """Config hash -> the caps it may have run under: those its stored settings name and those its trials ran
+        into (sequences of trials that ended at the cap; the only trace of a configuration recorded before the
+        ledger kept settings). A caller checks a cap by the config hash it gives."""
         out: dict[str, set[int]] = {}
-        cur = self.db.execute("SELECT config_hash, record FROM trials WHERE experiment=? AND row=? AND variant=? AND run_seed=?",
-                              (experiment, row, variant, run_seed))
-        for config_hash, rec in cur:
+        key = (experiment, row, variant, run_seed)
+        for config_hash, rec in self.db.execute(
+                "SELECT config_hash, record FROM trials WHERE experiment=? AND row=? AND variant=? AND run_seed=?", key):
             record = json.loads(rec)
             out.setdefault(config_hash, set())
             if record.get("outcome") == "cap":
                 out[config_hash].add(int(record["sequences"]))
+        if "configs" in self.tables:
+            for config_hash, settings in self.db.execute(
+                    "SELECT config_hash, settings FROM configs WHERE experiment=? AND row=? AND variant=? AND run_seed=?", key):
+                cap = json.loads(settings).get("max_sequences")
+                if cap is not None and config_hash in out:
+                    out[config_hash].add(int(cap))
         return out
 
     def equivalent(self, experiment: str, row: str, config_hash: str, run_seed: int) -> dict[int, dict]:

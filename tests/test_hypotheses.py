@@ -431,3 +431,57 @@ def test_paper_scale_until_decided_stops_a_row_at_its_deciding_round(tmp_path):
         counts[flag] = ledger.db.execute("SELECT count(*) FROM trials WHERE variant = 'hyp-no-output-derivative'").fetchone()[0]
         ledger.close()
     assert counts == {"--until-decided": 2, None: 8}
+
+
+def test_a_bound_row_runs_at_the_lowest_cap_whose_failures_leave_the_row_out_of_reach(tmp_path):
+    """6a under no-output-derivative (20 trials, 100 % in the paper: 2 failures allowed), screened: trial 0
+    succeeded after 20,000 sequences, trials 1 and 2 failed the screening cap. The bound row asks for the next
+    2 + BOUND_MARGIN open trials (1-6) at the lowest cap (rounded up to 1,000) at which their failures take the
+    row out of reach; 1,000 less would not. Trial 0's success stops below that cap: taken over, not re-run."""
+    exp = EXPS["exp6a"]
+    base = hyp.lstm_rows(exp)[0]
+    h = BY_NAME["no-output-derivative"]
+    screened = hyp.screen_row(hyp.hypothesis_row(h, base), SCREEN)
+    ledger = Ledger(tmp_path / "ledger.sqlite")
+    for t, ok in ((0, True), (1, False), (2, False)):
+        ledger.add({"experiment": "exp6a", "row": base.name, "variant": screened.variant, "model": "lstm97",
+                    "config_hash": screened.config_hash(), "run_seed": exp.seed, "trial": t},
+                   _record(t, ok, 20_000 if ok else screened.config.max_sequences), "test")
+    ledger.close()
+    planned, _ = hyp.plan((h,), exp, "bound", SCREEN)
+    (row,), paper_only, adopted = explain.bound_rows(planned, SCREEN, tmp_path, exp.seed, "test")
+    assert paper_only == [] and adopted == 1
+    assert row.variant == "hyp-no-output-derivative" and row.config.trials == 1 + 2 + explain.BOUND_MARGIN
+    assert row.config.max_sequences % 1000 == 0 and screened.config.max_sequences < row.config.max_sequences < base.config.max_sequences
+    assert row.reduced(row.config.trials)
+
+    def reach(cap):  # trial 0's success, trials 1-2 failed at the screening cap, trials 1-6 failing at `cap`
+        known = {0: [(_record(0, True, 20_000), screened.config.max_sequences)]}
+        known.update({t: [(_record(t, False, screened.config.max_sequences), screened.config.max_sequences)] for t in (1, 2)})
+        for t in range(1, 7):
+            known.setdefault(t, []).append((_record(t, False, cap), cap))
+        return explain.reachable(known, base.config.trials, base.config.max_sequences, 31_390.0, 100.0)
+    assert not reach(row.config.max_sequences) and reach(row.config.max_sequences - 1000)
+    ledger = Ledger(tmp_path / "ledger.sqlite")
+    assert ledger.done("exp6a", base.name, row.variant, row.config_hash(), exp.seed)[0]["sequences"] == 20_000
+    ledger.close()
+    cell = next(c for c in explain.matrix(tmp_path, HYPS, SCREEN, [exp])["cells"] if c["hypothesis"] == h.name)
+    assert cell["scale"] == "partial" and cell["reachable"]  # the bound row has 1 of its 7 trials
+
+
+def test_explain_at_bound_scale_runs_rows_in_rounds_and_tables_them_with_their_cap(tmp_path):
+    """A smoke run (--max-sequences 300 lowers the bound cap): the faithful 6a row under its hyp- variant, never
+    the table's own row; 2 + BOUND_MARGIN trials in rounds of 2, 4, 8; the cell says its cap."""
+    args = ["explain", "--hypotheses", "faithful", "--experiments", "exp6a", "--scale", "bound", "--max-sequences", "300",
+            "--workers", "1", "--out", str(tmp_path)]
+    result = CliRunner().invoke(cli.main, args)
+    assert result.exit_code == 0, result.output
+    ledger = Ledger(tmp_path / "ledger.sqlite")
+    rows = ledger.db.execute("SELECT variant, record FROM trials").fetchall()
+    ledger.close()
+    assert {v for v, _ in rows} == {"hyp-faithful"} and len(rows) == 2 + explain.BOUND_MARGIN
+    assert {json.loads(r)["sequences"] for _, r in rows} == {300}
+    cell = json.loads((tmp_path / "hypotheses.json").read_text())["cells"]
+    cell = next(c for c in cell if (c["hypothesis"], c["experiment"]) == ("faithful", "exp6a"))
+    assert cell["scale"] == "reduced" and cell["cap"] == 300 and cell["trials"] == 2 + explain.BOUND_MARGIN
+    assert "none ok / 0% r300 d6/20" in (tmp_path / "HYPOTHESES.md").read_text()  # its failures decide it at that cap
