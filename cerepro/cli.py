@@ -323,6 +323,9 @@ def explain(names: str, experiments: str, only_rows: str, scale: str, until_deci
             if kind == "paper only":
                 err.print(f"{data[0]}: only the paper's cap can decide {', '.join(data[1])}: run these with --scale paper "
                           "--until-decided")
+            elif kind == "bound":
+                for label, n, cap in data[1]:
+                    err.print(f"{data[0]}: {label}: {plural(n, 'trial')} at most, cap {cap:,}", soft_wrap=True)
             elif kind == "adopted":
                 err.print(f"{data[0]}: {plural(data[1], 'trial')} of the same configurations taken from the ledger")
             elif kind == "experiment":

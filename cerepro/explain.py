@@ -49,8 +49,8 @@ def runs(selected: list[tuple[config.Experiment, tuple[Row, ...]]], scale: str, 
          version: str, engine: str = "auto", until_decided: bool = False,
          screen: hyp.Screen | None = None) -> Iterator[tuple[str, Any]]:
     """The work of `cerepro explain`, as (kind, data) for the CLI to render: ("adopted", (experiment, n)),
-    ("paper only", (experiment, rows only the paper's cap can decide)), ("experiment", (experiment, rows to
-    run)), ("run", (label, the runner's events)). Screening runs in rounds (`rounds`), and so do the paper
+    ("paper only", (experiment, rows only the paper's cap can decide)), ("bound", (experiment, [(hypothesis on
+    row, trials, cap)])), ("experiment", (experiment, rows to run)), ("run", (label, the runner's events)). Screening runs in rounds (`rounds`), and so do the paper
     scale if `until_decided` and the bound scale (`bound_rows`, until out of reach); `engine` as `cerepro run
     --engine` (the numbers are the same)."""
     from cerepro import runner
@@ -66,6 +66,8 @@ def runs(selected: list[tuple[config.Experiment, tuple[Row, ...]]], scale: str, 
             settled = _still_open(screen, exp.seed)
             if paper_only:
                 yield "paper only", (exp.name, paper_only)
+            if todo:
+                yield "bound", (exp.name, [(_label(r), r.config.trials, r.config.max_sequences) for r in todo])
         if adopted:
             yield "adopted", (exp.name, adopted)
         if not todo:
@@ -191,7 +193,7 @@ def bound_rows(rows: tuple[Row, ...], screen: hyp.Screen, out_dir: Path, seed: i
             if cap is None:
                 continue
             if cap[0] is None:
-                paper_only.append(f"{row.variant.removeprefix(hyp.PREFIX)} on {row.name}")
+                paper_only.append(_label(row))
                 continue
             uncounted = full.config.uncounted()  # row.config: lower than full's only in a smoke run (--trials, --max-sequences)
             bound = dataclasses.replace(hrow, spec=full.config, config=dataclasses.replace(
@@ -209,6 +211,10 @@ def bound_rows(rows: tuple[Row, ...], screen: hyp.Screen, out_dir: Path, seed: i
     finally:
         ledger.close()
     return tuple(out), paper_only, adopted
+
+
+def _label(row: Row) -> str:
+    return f"{row.variant.removeprefix(hyp.PREFIX)} on {row.name}"
 
 
 def _bounding_cap(known: dict[int, list[tuple[dict, int]]], full: Row) -> tuple[int | None, int] | None:

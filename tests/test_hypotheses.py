@@ -476,6 +476,7 @@ def test_explain_at_bound_scale_runs_rows_in_rounds_and_tables_them_with_their_c
             "--workers", "1", "--out", str(tmp_path)]
     result = CliRunner().invoke(cli.main, args)
     assert result.exit_code == 0, result.output
+    assert "exp6a: faithful on lstm-2x2: 6 trials at most, cap 300" in result.output
     ledger = Ledger(tmp_path / "ledger.sqlite")
     rows = ledger.db.execute("SELECT variant, record FROM trials").fetchall()
     ledger.close()
