@@ -173,15 +173,14 @@ def bound_rows(rows: tuple[Row, ...], screen: hyp.Screen, out_dir: Path, seed: i
                ) -> tuple[tuple[Row, ...], list[str], int]:
     """`--scale bound`: (rows to run, names of the rows only the paper's cap can decide, trials adopted).
 
-    Each planned row (a hypothesis's row at paper scale, under its hyp- variant) gets the lowest cap, rounded up
-    to 1,000, at which failures of its next open trials (as many as the paper's success rate allows, plus
-    BOUND_MARGIN) would take the configuration out of reach at paper scale (`reachable`, over every run the
-    ledger holds): the cheapest run that can close a cell, since a failure at a lower cap is only a lower bound
-    but enough of them leave even the best case too slow. A success is final at any cap. Rows already out of
-    reach or without open trials are left out, and so are rows whose failures would not decide them below the
-    paper's cap (run those with --scale paper --until-decided). Earlier successes that stop before the new cap
-    are recorded under the new configuration instead of being run again (a success's record does not depend
-    on the cap)."""
+    Each planned row (a hypothesis's row at paper scale, under its hyp- variant) gets the cap (rounded up to
+    1,000) and trial count of the cheapest run whose failures would take the configuration out of reach at
+    paper scale (`_bounding_cap`, over every run the ledger holds): a failure at a lower cap is only a lower
+    bound, but enough of them leave even the best case too slow, and a success is final at any cap. Rows
+    already out of reach or without open trials are left out, and so are rows whose failures would not decide
+    them below the paper's cap (run those with --scale paper --until-decided). Earlier successes that stop
+    before the new cap are recorded under the new configuration instead of being run again (a success's record
+    does not depend on the cap)."""
     ledger = Ledger(out_dir / "ledger.sqlite")
     out, paper_only, adopted = [], [], 0
     try:
@@ -218,9 +217,13 @@ def _label(row: Row) -> str:
 
 
 def _bounding_cap(known: dict[int, list[tuple[dict, int]]], full: Row) -> tuple[int | None, int] | None:
-    """(the lowest cap, in the records' count, at which failures of the next open trials take `full` out of
-    reach, or None if not even failures at the paper's cap would; the trials a run must ask for to include
-    them); None if the row is out of reach already or has no open trial."""
+    """(cap, trials) of the cheapest bound run of `full`: a cap in the records' count, and a trial count n, such
+    that if every trial of range(n) that the run would compute fails at the cap, `full` is out of reach. A run
+    computes every trial of range(n) except those the ledger already has at that cap and successes that stop
+    before it (taken over). Candidates: each lower cap the configuration already ran at (more trials there),
+    and the lowest cap at which the next open trials (as many as the paper's success rate allows to fail, plus
+    BOUND_MARGIN) would do; the cheaper in trials x cap wins, the higher cap on a tie. (None, n) if not even
+    failures at the paper's cap would close it; None if it is out of reach already or has no open trial."""
     ref_mean, ref_pct = _paper(full)
     planned, cap = full.config.trials, full.config.max_sequences - full.config.uncounted()
     if not reachable(known, planned, cap, ref_mean, ref_pct):
@@ -230,19 +233,30 @@ def _bounding_cap(known: dict[int, list[tuple[dict, int]]], full: Row) -> tuple[
     if not open_trials:
         return None
     allowed = planned if ref_pct is None else failures_allowed(ref_pct, planned)
-    new = open_trials[: allowed + BOUND_MARGIN]
+    margin_n = open_trials[: allowed + BOUND_MARGIN][-1] + 1
 
-    def out_of_reach(c: int) -> bool:
-        failing = {t: [*known.get(t, []), ({"success": False, "sequences": c}, c)] for t in new}
+    def computed(c: int, n: int) -> list[int]:  # the trials a run at cap c with n trials computes
+        return [t for t in range(n) if not any(c_run == c or (r["success"] and r["sequences"] <= c) for r, c_run in known.get(t, []))]
+
+    def closes(c: int, n: int) -> bool:
+        failing = {t: [*known.get(t, []), ({"success": False, "sequences": c}, c)] for t in computed(c, n)}
         return not reachable({**known, **failing}, planned, cap, ref_mean, ref_pct)
 
-    if not out_of_reach(cap):
-        return None, max(new) + 1
-    lo, hi = 0, cap  # out_of_reach(hi); the lowest such cap by bisection (more failures' worth only helps)
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        lo, hi = (lo, mid) if out_of_reach(mid) else (mid, hi)
-    return hi, max(new) + 1
+    options = []  # (cost, -cap, cap, trials)
+    for c in sorted({c for tried in known.values() for _, c in tried if c < cap}):
+        n = next((n for n in range(1, planned + 1) if closes(c, n)), None)
+        if n is not None:
+            options.append((len(computed(c, n)) * c, -c, c, n))
+    if closes(cap, margin_n):
+        lo, hi = 0, cap  # closes(hi, margin_n); the lowest such cap by bisection (a higher cap only helps)
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            lo, hi = (lo, mid) if closes(mid, margin_n) else (mid, hi)
+        options.append((len(computed(hi, margin_n)) * hi, -hi, hi, margin_n))
+    if not options:
+        return None, margin_n
+    _, _, c, n = min(options)
+    return c, n
 
 
 def _still_open(screen: hyp.Screen, seed: int) -> Callable[[Ledger, Row, list[dict]], bool]:

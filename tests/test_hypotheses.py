@@ -433,39 +433,60 @@ def test_paper_scale_until_decided_stops_a_row_at_its_deciding_round(tmp_path):
     assert counts == {"--until-decided": 2, None: 8}
 
 
-def test_a_bound_row_runs_at_the_lowest_cap_whose_failures_leave_the_row_out_of_reach(tmp_path):
-    """6a under no-output-derivative (20 trials, 100 % in the paper: 2 failures allowed), screened: trial 0
-    succeeded after 20,000 sequences, trials 1 and 2 failed the screening cap. The bound row asks for the next
-    2 + BOUND_MARGIN open trials (1-6) at the lowest cap (rounded up to 1,000) at which their failures take the
-    row out of reach; 1,000 less would not. Trial 0's success stops below that cap: taken over, not re-run."""
+def _bound_case(tmp_path, runs):
+    """6a under no-output-derivative (20 trials, 100 % in the paper: 2 failures allowed) with `runs` in the
+    ledger: [(row, trial, success, sequences)]; returns (the bound row, its trials adopted, reach(failing))
+    where reach tells whether the row stays within reach if the trials `failing` = {trial: cap} fail too."""
     exp = EXPS["exp6a"]
     base = hyp.lstm_rows(exp)[0]
-    h = BY_NAME["no-output-derivative"]
-    screened = hyp.screen_row(hyp.hypothesis_row(h, base), SCREEN)
     ledger = Ledger(tmp_path / "ledger.sqlite")
-    for t, ok in ((0, True), (1, False), (2, False)):
-        ledger.add({"experiment": "exp6a", "row": base.name, "variant": screened.variant, "model": "lstm97",
-                    "config_hash": screened.config_hash(), "run_seed": exp.seed, "trial": t},
-                   _record(t, ok, 20_000 if ok else screened.config.max_sequences), "test")
+    known = {}
+    for row, t, ok, seqs in runs:
+        ledger.add({"experiment": "exp6a", "row": base.name, "variant": row.variant, "model": "lstm97",
+                    "config_hash": row.config_hash(), "run_seed": exp.seed, "trial": t}, _record(t, ok, seqs), "test")
+        known.setdefault(t, []).append((_record(t, ok, seqs), row.config.max_sequences))
     ledger.close()
-    planned, _ = hyp.plan((h,), exp, "bound", SCREEN)
+    planned, _ = hyp.plan((BY_NAME["no-output-derivative"],), exp, "bound", SCREEN)
     (row,), paper_only, adopted = explain.bound_rows(planned, SCREEN, tmp_path, exp.seed, "test")
-    assert paper_only == [] and adopted == 1
-    assert row.variant == "hyp-no-output-derivative" and row.config.trials == 1 + 2 + explain.BOUND_MARGIN
-    assert row.config.max_sequences % 1000 == 0 and screened.config.max_sequences < row.config.max_sequences < base.config.max_sequences
-    assert row.reduced(row.config.trials)
+    assert paper_only == [] and row.reduced(row.config.trials)
 
-    def reach(cap):  # trial 0's success, trials 1-2 failed at the screening cap, trials 1-6 failing at `cap`
-        known = {0: [(_record(0, True, 20_000), screened.config.max_sequences)]}
-        known.update({t: [(_record(t, False, screened.config.max_sequences), screened.config.max_sequences)] for t in (1, 2)})
-        for t in range(1, 7):
-            known.setdefault(t, []).append((_record(t, False, cap), cap))
-        return explain.reachable(known, base.config.trials, base.config.max_sequences, 31_390.0, 100.0)
-    assert not reach(row.config.max_sequences) and reach(row.config.max_sequences - 1000)
+    def reach(failing):
+        more = {t: [*known.get(t, []), (_record(t, False, c), c)] for t, c in failing.items()}
+        return explain.reachable({**known, **more}, base.config.trials, base.config.max_sequences, 31_390.0, 100.0)
+    return row, adopted, reach
+
+
+def test_a_bound_row_extends_a_lower_cap_run_when_that_is_cheapest(tmp_path):
+    """Screened: trial 0 succeeded after 20,000 sequences, trials 1 and 2 failed the screening cap (157,000).
+    Six more failures there (trials 3-8) leave the row out of reach, five do not; that costs less than the
+    next six open trials at the lowest cap that would do with six (trials 1 and 2 run again there)."""
+    exp = EXPS["exp6a"]
+    screened = hyp.screen_row(hyp.hypothesis_row(BY_NAME["no-output-derivative"], hyp.lstm_rows(exp)[0]), SCREEN)
+    cap = screened.config.max_sequences
+    row, adopted, reach = _bound_case(tmp_path, [(screened, 0, True, 20_000), (screened, 1, False, cap), (screened, 2, False, cap)])
+    assert (row.config.max_sequences, row.config.trials, adopted) == (cap, 9, 0)
+    assert row.config_hash() == screened.config_hash()  # the screening row's own trials count: none runs again
+    assert not reach({t: cap for t in range(3, 9)}) and reach({t: cap for t in range(3, 8)})
+
+
+def test_a_bound_row_runs_the_next_open_trials_at_the_lowest_cap_that_can_close_the_row(tmp_path):
+    """A smoke run at a cap of 30,000 (failures there could not close the row): trial 0 succeeded after 20,000
+    sequences, trial 1 failed. The bound row asks for the next 2 + BOUND_MARGIN trials (1-6) at the lowest cap, rounded up
+    to 1,000, at which their failures take the row out of reach (1,000 less would not); trial 0's success
+    stops below it: taken over, not run again."""
+    exp = EXPS["exp6a"]
+    base = hyp.lstm_rows(exp)[0]
+    smoke = dataclasses.replace(hyp.hypothesis_row(BY_NAME["no-output-derivative"], base),
+                                config=dataclasses.replace(base.config, output_derivative=False, max_sequences=30_000))
+    row, adopted, reach = _bound_case(tmp_path, [(smoke, 0, True, 20_000), (smoke, 1, False, 30_000)])
+    assert row.config.trials == 1 + 2 + explain.BOUND_MARGIN and adopted == 1
+    cap = row.config.max_sequences
+    assert cap % 1000 == 0 and 30_000 < cap < base.config.max_sequences
+    assert not reach({t: cap for t in range(1, 7)}) and reach({t: cap - 1000 for t in range(1, 7)})
     ledger = Ledger(tmp_path / "ledger.sqlite")
     assert ledger.done("exp6a", base.name, row.variant, row.config_hash(), exp.seed)[0]["sequences"] == 20_000
     ledger.close()
-    cell = next(c for c in explain.matrix(tmp_path, HYPS, SCREEN, [exp])["cells"] if c["hypothesis"] == h.name)
+    cell = next(c for c in explain.matrix(tmp_path, HYPS, SCREEN, [exp])["cells"] if c["hypothesis"] == "no-output-derivative")
     assert cell["scale"] == "partial" and cell["reachable"]  # the bound row has 1 of its 7 trials
 
 
