@@ -21,7 +21,6 @@ from cerepro.config import Experiment, Row, SpecError
 from cerepro.specfile import check_keys, hint
 
 EXPERIMENTS_1997 = ("exp1", "exp2a", "exp2b", "exp2c", "exp3a", "exp3b", "exp3c", "exp4", "exp5", "exp6a", "exp6b")
-SCALES = ("screen", "paper", "bound")
 PREFIX = "hyp-"  # variant name of a hypothesis row
 KEYS = ("name", "title", "source", "rationale", "set", "parts", "no_meaning")
 
