@@ -4,7 +4,8 @@ Each row configuration of the `trials` table without a `configs` entry is matche
 against the rows the specs define (faithful rows, variants, baselines, and every faithful row trained by each
 other model as `--model` makes them), and the hypothesis rows of `cerepro explain` (kept out of the experiment's tables), each at
 the spec's cap, at the caps the folder's table of the experiment shows, at the screening cap of a hypothesis
-row, and at the caps its own trials ran into (the sequence count of a trial that ended at its cap). The trial count stored is the one the folder's table shows for that configuration, else the number
+row, and at the caps its own trials ran into (the sequence count of a trial that ended at its cap; for a
+hypothesis row, any trial of its paper row). The trial count stored is the one the folder's table shows for that configuration, else the number
 of trials it has. What matches nothing is listed and stays out of the tables. Everything is written in one
 transaction, so a run writing to the same ledger at the same time only waits a moment.
 """
@@ -12,6 +13,7 @@ transaction, so a run writing to the same ledger at the same time only waits a m
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -71,6 +73,7 @@ def _match(exp: Experiment, group: dict[str, Any], table: list[dict[str, Any]], 
         _, screen = hypotheses.load()
         screened = hypotheses.screen_row(row, screen)
         caps.add(screened.config.max_sequences)
+        caps |= _row_caps(ledger, group)
     for cap in sorted(caps):
         candidate = dataclasses.replace(row, config=dataclasses.replace(row.config, max_sequences=cap))
         if candidate.config_hash() != group["config_hash"]:
@@ -84,6 +87,14 @@ def _match(exp: Experiment, group: dict[str, Any], table: list[dict[str, Any]], 
         return tables.stored(candidate, group["run_seed"], exp.protocol, started_at=group["first_finished"],
                              version=group["version"], tabled=not hypothesis)
     return f"no setting of the spec's row at caps {', '.join(f'{c:,}' for c in sorted(caps))} has this config hash"
+
+
+def _row_caps(ledger: Ledger, group: dict[str, Any]) -> set[int]:
+    """The caps any configuration of the group's paper row ran into: a bound run (`explain --scale bound`)
+    whose trials all succeeded shows its cap nowhere, but other hypotheses' bound runs on the row share it."""
+    cur = ledger.db.execute("SELECT record FROM trials WHERE experiment=? AND row=? AND run_seed=?",
+                            (group["experiment"], group["row"], group["run_seed"]))
+    return {int(r["sequences"]) for r in (json.loads(rec) for (rec,) in cur) if r.get("outcome") == "cap"}
 
 
 def _hypothesis_row(exp: Experiment, group: dict[str, Any]) -> config.Row | None:
