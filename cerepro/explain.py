@@ -185,9 +185,7 @@ def bound_rows(rows: tuple[Row, ...], screen: hyp.Screen, out_dir: Path, seed: i
     out, paper_only, adopted = [], [], 0
     try:
         for row in rows:
-            full = hyp.at_spec_scale(row)
-            hrow = dataclasses.replace(full, variant=row.variant)
-            known = _known(_configurations(ledger, full, hrow, screen, seed), full)
+            full, hrow, known = _planned_known(ledger, row, screen, seed)
             cap = _bounding_cap(known, full)
             if cap is None:
                 continue
@@ -262,11 +260,22 @@ def _bounding_cap(known: dict[int, list[tuple[dict, int]]], full: Row) -> tuple[
 def _still_open(screen: hyp.Screen, seed: int) -> Callable[[Ledger, Row, list[dict]], bool]:
     """`rounds`' stop test for bound rows: settled once the configuration is out of reach at paper scale."""
     def settled(ledger: Ledger, row: Row, _records: list[dict]) -> bool:
-        full = hyp.at_spec_scale(row)
-        hrow = dataclasses.replace(full, variant=row.variant)
-        known = _known(_configurations(ledger, full, hrow, screen, seed), full)
-        return not reachable(known, full.config.trials, full.config.max_sequences - full.config.uncounted(), *_paper(full))
+        full, _, known = _planned_known(ledger, row, screen, seed)
+        return not _reachable_at_paper(known, full)
     return settled
+
+
+def _planned_known(ledger: Ledger, row: Row, screen: hyp.Screen, seed: int) -> tuple[Row, Row, dict[int, list[tuple[dict, int]]]]:
+    """For a planned row: (its paper-scale row, the same under the planned row's variant, `_known` over every
+    configuration of the pair the ledger holds)."""
+    full = hyp.at_spec_scale(row)
+    hrow = dataclasses.replace(full, variant=row.variant)
+    return full, hrow, _known(_configurations(ledger, full, hrow, screen, seed), full)
+
+
+def _reachable_at_paper(known: dict[int, list[tuple[dict, int]]], full: Row) -> bool:
+    """`reachable` for the paper-scale row `full` (its trials, its cap in the records' count, the paper's numbers)."""
+    return reachable(known, full.config.trials, full.config.max_sequences - full.config.uncounted(), *_paper(full))
 
 
 def cell(ledger: Ledger, h: hyp.Hypothesis, base: Row, screen: hyp.Screen, seed: int) -> dict[str, Any]:
@@ -289,8 +298,7 @@ def cell(ledger: Ledger, h: hyp.Hypothesis, base: Row, screen: hyp.Screen, seed:
         rank = (complete, scale == "paper", row.config.max_sequences, len(records))
         if best is None or rank > best[0]:
             best = (rank, scale if complete else "partial", row, records)
-    reach = reachable(_known(configurations, full), full.config.trials, full.config.max_sequences - full.config.uncounted(),
-                      ref_mean, ref_pct)
+    reach = _reachable_at_paper(_known(configurations, full), full)
     if best is None:
         return {**entry, "status": "not run", "verdict": "not run", "reachable": reach}
     _, scale, row, records = best
