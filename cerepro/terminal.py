@@ -41,12 +41,26 @@ def follow(label: str, events: Iterator[Any], err: Console) -> dict[str, Any]:
                 progress.update(task, sequences=progress.tasks[0].fields["sequences"] + data["sequences"])
             elif event.kind == "trial" and task is not None:
                 progress.advance(task)
+                if not err.is_terminal and "record" in data:  # a log file: one line per finished trial
+                    err.print(trial_line(label, data, progress.tasks[0].total), markup=False, soft_wrap=True)
             elif event.kind == "done":
                 result = data
     finally:
         if task is not None:
             progress.stop()
     return result
+
+
+def trial_line(label: str, data: dict[str, Any], total: float | None) -> str:
+    """One finished trial, for a run whose progress goes to a file (no live bar there):
+    'exp2c q50-p50 [lr-x10] trial 3: success after 41,210 sequences, 12 s (4 of 20)'."""
+    row, record = data["row"], data["record"]
+    name = row.name if row.variant == "paper" else f"{row.name} [{row.variant}]"
+    n = f"{record['sequences']:,} sequences"
+    how = {"success": f"success after {n}", "cap": f"no success within {n} (the cap)",
+           "diverged": f"diverged after {n}"}.get(record["outcome"], f"{record['outcome']} after {n}")
+    of = f" of {int(total)}" if total else ""
+    return f"{label} {name} trial {data['trial']}: {how}, {record.get('wall_s', 0.0):.0f} s ({data['done']}{of})"
 
 
 def finish(result: dict[str, Any], plan: Any, out_path: Path, out: Console, err: Console, tables_only: bool,

@@ -249,6 +249,19 @@ def test_a_run_shows_the_rows_it_ran_a_verdict_per_row_and_the_compare_hint(tmp_
     assert len(pd.read_csv(tmp_path / "exp6a.csv")) == 4
 
 
+def test_a_run_into_a_log_file_says_each_finished_trial_on_a_line(tmp_path):
+    # no live progress bar outside a terminal (nohup ... > log): one line per trial instead, with its outcome
+    result = invoke("run", "reber", *TINY, "--workers", "1", "--out", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.output.splitlines() if line.startswith("exp1 lstm-")]
+    records = pd.read_csv(tmp_path / "exp1.trials.csv")
+    assert len(lines) == len(records) == 4
+    for row, trial, sequences, outcome in records[["row", "trial", "sequences", "outcome"]].itertuples(index=False):
+        what = f"success after {sequences:,} sequences" if outcome == "success" else f"no success within {sequences:,}"
+        assert any(line.startswith(f"exp1 {row} trial {trial}: {what}") for line in lines), (row, trial, lines)
+    assert sorted(line.rsplit("(", 1)[1] for line in lines) == ["1 of 4)", "2 of 4)", "3 of 4)", "4 of 4)"]
+
+
 def test_version_and_python_dash_m():
     import subprocess
     import sys
