@@ -289,6 +289,27 @@ def merge(source: str, out_dir: str) -> None:
 
 
 @main.command()
+@click.option("--out", "out_dir", default=RESULTS, type=click.Path(file_okay=False), help=OUT_HELP)
+@click.option("--since", "since_minutes", default=60.0, show_default=True, type=click.FloatRange(min=0),
+              help="List the trials finished in the last this many minutes.")
+def status(out_dir: str, since_minutes: float) -> None:
+    """What <out> holds and what runs are computing into it: the trials they have claimed (and whether each run
+    still lives), and the trials finished lately with their outcomes. Reads the ledger only."""
+    from cerepro import status as status_mod
+    from cerepro.ledger import Ledger
+
+    ledger = Ledger.existing(Path(out_dir) / "ledger.sqlite")
+    if ledger is None:
+        _fail(f"no ledger at {(Path(out_dir) / 'ledger.sqlite').resolve()}; run 'cerepro run EXPERIMENT' first, or "
+              "give --out the folder that holds it")
+    try:
+        for line in status_mod.lines(ledger, since_minutes):
+            out.print(line, soft_wrap=True, markup=False)
+    finally:
+        ledger.close()
+
+
+@main.command()
 @click.option("--hypotheses", "names", default="", help="Comma-separated hypotheses (default: all; tasks/hypotheses.yaml).")
 @click.option("--experiments", default="", help="Comma-separated 1997 experiments (default: exp1 ... exp6b).")
 @click.option("--rows", "only_rows", default="", help="Only these LSTM rows (names as in the experiments' tables).")

@@ -267,6 +267,18 @@ class Ledger:
         cur = self.db.execute("SELECT record FROM trials WHERE substr(variant, 1, ?) = ?", (len(variant_prefix), variant_prefix))
         return [float(json.loads(rec).get("wall_s") or 0.0) for (rec,) in cur]
 
+    def finished_since(self, since: float) -> list[dict[str, Any]]:
+        """The trials finished at or after `since` (epoch seconds), oldest first: their key, record and time."""
+        cur = self.db.execute("SELECT experiment, row, variant, trial, record, finished_at FROM trials "
+                              "WHERE finished_at >= ? ORDER BY finished_at", (since,))
+        return [{"experiment": e, "row": r, "variant": v, "trial": t, "record": json.loads(rec), "finished_at": at}
+                for e, r, v, t, rec, at in cur]
+
+    def totals(self) -> tuple[int, int]:
+        """(finished trials, successful ones) in the whole ledger."""
+        n, ok = self.db.execute("SELECT COUNT(*), COALESCE(SUM(json_extract(record, '$.success')), 0) FROM trials").fetchone()
+        return int(n), int(ok)
+
     def trial_counts(self, experiment: str, run_seed: int) -> dict[tuple[str, str, str], int]:
         """(row, variant, config hash) -> number of finished trials, for one experiment and seed."""
         cur = self.db.execute("SELECT row, variant, config_hash, COUNT(*) FROM trials WHERE experiment=? AND run_seed=? "
@@ -373,6 +385,16 @@ class Ledger:
                 else:
                     self.db.execute("INSERT OR REPLACE INTO claims VALUES (?,?,?,?,?,?,?,?,?,?)", (*group, t, *owner, now))
         return others, finished & set(trials)
+
+    def claimed(self) -> list[tuple[tuple[str, str, str], Owner, list[int], float]]:
+        """What other runs are computing: ((experiment, row, variant), owner, its trials there, when it claimed
+        them), one entry per row and owner, in the order they were claimed."""
+        groups: dict[tuple[tuple[str, str, str], Owner], tuple[list[int], float]] = {}
+        for e, r, v, t, h, pid, started, at in self.db.execute(
+                "SELECT experiment, row, variant, trial, host, pid, started, claimed_at FROM claims ORDER BY claimed_at, trial"):
+            trials, first = groups.setdefault(((e, r, v), Owner(h, pid, started)), ([], at))
+            trials.append(t)
+        return [(key, owner, trials, at) for (key, owner), (trials, at) in groups.items()]
 
     def release(self, owner: Owner) -> None:
         """Drop every claim of `owner` (at the end of its run, finished or not)."""

@@ -11,6 +11,7 @@ from typing import Any, Iterator
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+from cerepro import status
 from cerepro.text import plural
 
 
@@ -56,9 +57,7 @@ def trial_line(label: str, data: dict[str, Any], total: float | None) -> str:
     'exp2c q50-p50 [lr-x10] trial 3: success after 41,210 sequences, 12 s (4 of 20)'."""
     row, record = data["row"], data["record"]
     name = row.name if row.variant == "paper" else f"{row.name} [{row.variant}]"
-    n = f"{record['sequences']:,} sequences"
-    how = {"success": f"success after {n}", "cap": f"no success within {n} (the cap)",
-           "diverged": f"diverged after {n}"}.get(record["outcome"], f"{record['outcome']} after {n}")
+    how = status.outcome_text(record)
     of = f" of {int(total)}" if total else ""
     return f"{label} {name} trial {data['trial']}: {how}, {record.get('wall_s', 0.0):.0f} s ({data['done']}{of})"
 

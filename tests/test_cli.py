@@ -262,6 +262,42 @@ def test_a_run_into_a_log_file_says_each_finished_trial_on_a_line(tmp_path):
     assert sorted(line.rsplit("(", 1)[1] for line in lines) == ["1 of 4)", "2 of 4)", "3 of 4)", "4 of 4)"]
 
 
+def test_status_says_what_is_claimed_by_whom_and_what_finished_lately(tmp_path):
+    import socket
+    import time
+
+    from cerepro.ledger import Ledger, Owner
+
+    ledger = Ledger(tmp_path / "ledger.sqlite")
+    key = {"experiment": "exp2c", "row": "q50-p50", "model": "lstm97", "config_hash": "abc", "run_seed": 1997}
+    ledger.add({**key, "variant": "paper", "trial": 0}, {"outcome": "success", "success": True, "sequences": 41210,
+                                                          "wall_s": 12.4}, "test")
+    ledger.add({**key, "variant": "lr-x10", "trial": 1}, {"outcome": "cap", "success": False, "sequences": 5_000_000,
+                                                           "wall_s": 845.0}, "test")
+    ledger.db.execute("UPDATE trials SET finished_at=? WHERE trial=1", (time.time() - 3 * 3600,))  # long ago
+    ledger.claim("exp2c", "q100-p100", "paper", "def", 1997, [2, 3], Owner.me())
+    ledger.claim("exp2b", "lstm-p100", "paper", "ghi", 1997, [17], Owner(socket.gethostname(), 2**22 + 7, "1"))
+    ledger.close()
+    result = invoke("status", "--out", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == f"{tmp_path / 'ledger.sqlite'}: 2 finished trials (1 successful)"
+    assert lines[2].startswith("  exp2c q100-p100: 2 trials (2, 3), claimed ") and lines[2].endswith(
+        f"by pid {Owner.me().pid} on {socket.gethostname()} (running)")
+    assert lines[3].startswith("  exp2b lstm-p100: 1 trial (17), claimed ") and lines[3].endswith("(gone)")
+    assert lines[4] == "Finished in the last 60 minutes: 1 trial:"
+    assert lines[5].endswith(" exp2c q50-p50 trial 0: success after 41,210 sequences, 12 s") and len(lines) == 6
+    older = invoke("status", "--out", str(tmp_path), "--since", "240").output.splitlines()
+    assert older[4] == "Finished in the last 240 minutes: 2 trials:"
+    assert older[5].endswith(" exp2c q50-p50 [lr-x10] trial 1: no success within 5,000,000 sequences (the cap), 845 s")
+
+
+def test_status_without_a_ledger_exits_2_with_one_line_and_writes_nothing(tmp_path):
+    result = invoke("status", "--out", str(tmp_path / "none"))
+    assert result.exit_code == 2 and len(result.output.strip().splitlines()) == 1 and "no ledger at" in result.output
+    assert not (tmp_path / "none").exists()
+
+
 def test_version_and_python_dash_m():
     import subprocess
     import sys

@@ -1,0 +1,61 @@
+"""What a results folder holds and what is being computed into it (`cerepro status`): for the long runs that go
+to the background (`nohup cerepro run ... &`) and resume through the ledger.
+
+From the ledger alone: its totals, the trials other runs have claimed (by whom, since when, whether that
+process still lives: a dead owner's trials are taken over by the next run into the folder), and the trials
+finished in the last minutes with their outcome. Reads only; returns text lines, the CLI prints them.
+"""
+
+from __future__ import annotations
+
+import time
+from cerepro.ledger import Ledger, Owner
+from cerepro.text import plural
+
+
+def lines(ledger: Ledger, since_minutes: float, now: float | None = None) -> list[str]:
+    """The status of `ledger` as text lines: totals, claims, and the trials finished in the last `since_minutes`."""
+    now = time.time() if now is None else now
+    total, successes = ledger.totals()
+    out = [f"{ledger.path}: {plural(total, 'finished trial')} ({successes:,} successful)"]
+    claims = ledger.claimed()
+    if claims:
+        out.append("Claimed by runs into this folder (computing or queued there; a dead run's trials go to the next run):")
+        for (experiment, row, variant), owner, trials, at in claims:
+            out.append(f"  {_name(experiment, row, variant)}: {_trials(trials)}, claimed {_clock(at)} by "
+                       f"{_owner(owner)}")
+    else:
+        out.append("Nothing is being computed into this folder.")
+    recent = ledger.finished_since(now - since_minutes * 60.0)
+    out.append(f"Finished in the last {since_minutes:g} minutes: {plural(len(recent), 'trial')}"
+               + (":" if recent else "."))
+    for t in recent:
+        record = t["record"]
+        out.append(f"  {_clock(t['finished_at'])} {_name(t['experiment'], t['row'], t['variant'])} trial {t['trial']}: "
+                   f"{outcome_text(record)}, {record.get('wall_s', 0.0):.0f} s")
+    return out
+
+
+def outcome_text(record: dict) -> str:
+    """'success after 41,210 sequences', 'no success within 5,000,000 sequences (the cap)', ..."""
+    n = f"{record['sequences']:,} sequences"
+    return {"success": f"success after {n}", "cap": f"no success within {n} (the cap)",
+            "diverged": f"diverged after {n}"}.get(record["outcome"], f"{record['outcome']} after {n}")
+
+
+def _name(experiment: str, row: str, variant: str) -> str:
+    return f"{experiment} {row}" + ("" if variant == "paper" else f" [{variant}]")
+
+
+def _trials(trials: list[int]) -> str:
+    shown = ", ".join(map(str, trials[:8])) + (", ..." if len(trials) > 8 else "")
+    return f"{plural(len(trials), 'trial')} ({shown})"
+
+
+def _owner(owner: Owner) -> str:
+    return f"pid {owner.pid} on {owner.host} ({'running' if owner.alive() else 'gone'})"
+
+
+def _clock(at: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(at))
+
