@@ -152,6 +152,18 @@ def test_st1st2_records_both_stops_and_summarize_reports_them():
 
 
 @pytest.mark.parametrize("name", EXPERIMENTS)
+def test_every_row_has_a_target_at_each_sequences_last_step(name):
+    # train_online reads out_y at each sequence's last step after a learning step, which writes the outputs at the
+    # target steps only (models/common.py): every row of every online experiment must have its target there
+    from cerepro.generators import TASKS
+
+    exp = config.resolve(name)
+    for row in (*exp.rows, *exp.variants):
+        batch = TASKS[row.config.task].sample(np.random.default_rng(7), 64, row.config)
+        assert batch.target_mask[np.arange(batch.n), batch.lengths - 1].all(), (name, row.name, row.variant)
+
+
+@pytest.mark.parametrize("name", EXPERIMENTS)
 def test_every_spec_row_runs_and_has_the_papers_weight_count(name):
     exp = config.resolve(name)
     assert exp.protocol == "online"

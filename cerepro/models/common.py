@@ -7,8 +7,11 @@ of the protocol kernels:
     step(net, ws, x_index, x_dense, targets, target_mask, length, lr, learn, out_y) -> summed squared error
 
 one sequence from reset state (x_index (T,) one-hot inputs if x_dense is (T, 0), else x_dense (T, I); targets
-(T, K); target_mask (T,) bool); outputs go to out_y (T, K); the weights learn in place if `learn`. No two
-arrays a step takes may share memory (most steps compile with numba's `noalias`: models/numba_noalias.py).
+(T, K); target_mask (T,) bool); outputs go to out_y (T, K); the weights learn in place if `learn`. A step
+that learns may leave out_y[t] unwritten where target_mask[t] is False (the LSTM steps do: the output units
+feed nothing back, and Exps 2c-6 have a target at the last step only); a step that does not learn writes
+every t < length. No two arrays a step takes may share memory (most steps compile with numba's `noalias`:
+models/numba_noalias.py).
 """
 
 from __future__ import annotations

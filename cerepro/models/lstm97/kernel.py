@@ -148,7 +148,7 @@ def apply_hidden(W, mask, lr, z, one_hot, xi, c, out0, rend, e_s, e_out, dS_c, d
 @fast_jit(cache=True)
 def step(net, ws, x_index, x_dense, targets, target_mask, length, lr, learn, out_y):
     """One sequence of the 1997 net from reset state; learns in place if `learn`; returns the summed squared error
-    over the target steps (models/common.py)."""
+    over the target steps; outputs to out_y at every step, or, learning, at the target steps only (models/common.py)."""
     return lstm_step(net, ws, x_index, x_dense, targets, target_mask, length, lr, learn, out_y, 2, False, False, False)
 
 
@@ -296,7 +296,9 @@ def lstm_step(net, ws, x_index, x_dense, targets, target_mask, length, lr, learn
         for v in range(H):
             hs[v], dhs[v] = squash_h(s[v], c.h_id)
             zo[rec0 + v] = y_out[v // S] * hs[v]
-        if wide and not c.out_linear:  # 3. output units from x(t) (if connected) and the cells of time t
+        if learn and not target_mask[t]:
+            pass  # 3. skipped: the output units feed nothing back, so a learning step needs them at its targets only
+        elif wide and not c.out_linear:  # 3. output units from x(t) (if connected) and the cells of time t
             for k in range(K):
                 ex[0, k] = dot_row(W_out, k, zo, I, one_hot, xi, Mo)
             exp_neg(ex[0:1], ex[1:2], 1, TABLE, ex[2:3], ex_int[0:1], ex_int[1:2], ex_int[2:3])
