@@ -57,7 +57,8 @@ class Hot(NamedTuple):
     in_check: np.ndarray  # (L,) bool: it is from the check slot
     learn: np.ndarray  # (L,) bool
     lr: np.ndarray  # (L,) the lr of the sequence (lr_scale applied)
-    has_target: np.ndarray  # (L,) bool: the next step is the sequence's last and the lane learns
+    at_end: np.ndarray  # (L,) bool: the next step is the sequence's last (the step whose outputs are read)
+    has_target: np.ndarray  # (L,) bool: at_end and the lane learns
     target: np.ndarray  # (K, L) the sequence's target
     xi: np.ndarray  # (RING, L) int64 the active inputs of the next ticks (one-hot); (1, L) otherwise
     xd: np.ndarray  # (RING, I, L) the inputs of the next ticks (dense); (1, 1, L) otherwise
@@ -71,7 +72,7 @@ def hot(L: int, n_in: int, n_out: int, one_hot: bool) -> Hot:
     z = np.zeros
     ring_xi, ring_xd = ((RING, L), (1, 1, L)) if one_hot else ((1, L), (RING, n_in, L))
     return Hot(*pack([z(L, np.bool_), z(L, np.int64), z(L, np.int64), z(L, np.int64), z(L, np.bool_), z(L, np.bool_),
-                      z(L), z(L, np.bool_), z((n_out, L)), z(ring_xi, np.int64), z(ring_xd), z(1, np.int64)]))
+                      z(L), z(L, np.bool_), z(L, np.bool_), z((n_out, L)), z(ring_xi, np.int64), z(ring_xd), z(1, np.int64)]))
 
 
 class Stop(NamedTuple):
@@ -275,7 +276,8 @@ def advance(nets, w, setup, st, h, data, chk, stop, win_err, win_wrong, totals, 
         busy = 0
         for k in range(L):
             busy += h.busy[k]
-            h.has_target[k] = h.busy[k] and h.learn[k] and h.t[k] == h.length[k] - 1
+            h.at_end[k] = h.busy[k] and h.t[k] == h.length[k] - 1
+            h.has_target[k] = h.at_end[k] and h.learn[k]
         if busy == 0:
             return trained
         c = h.clock[0]
@@ -286,9 +288,9 @@ def advance(nets, w, setup, st, h, data, chk, stop, win_err, win_wrong, totals, 
                     _fill(setup, h, src, k, h.n[k], h.t[k], c, min(RING, h.length[k] - h.t[k]))
         xi, xd = h.xi[c % h.xi.shape[0]], h.xd[c % h.xd.shape[0]]  # the inputs of tick c
         if portable:
-            LK.tick_portable(nets, w, setup, xi, xd, h.has_target, h.target, h.learn, h.lr)
+            LK.tick_portable(nets, w, setup, xi, xd, h.at_end, h.has_target, h.target, h.learn, h.lr)
         else:
-            LK.tick(nets, w, setup, xi, xd, h.has_target, h.target, h.learn, h.lr)
+            LK.tick(nets, w, setup, xi, xd, h.at_end, h.has_target, h.target, h.learn, h.lr)
         h.clock[0] = c + 1
         waiting = False
         for k in range(L):

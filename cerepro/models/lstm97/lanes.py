@@ -127,12 +127,14 @@ def exp_rows(x, out, rows, fast, r_buf, k_buf, tail_buf, scale_buf):
 
 
 @njit(cache=True, inline="always", error_model="numpy")  # numpy: no zero-division checks (they stop 1 / (1 + e) vectorising)
-def _tick(nets, w, setup, xi, xd, has_target, target, learn, lr):
+def _tick(nets, w, setup, xi, xd, at_end, has_target, target, learn, lr):
     """One time step of every lane (kernel.step's loop body, eqs. 7-28).
 
-    xi (L,) int64 the active input unit (one-hot) | xd (I, L) the inputs (dense); has_target (L,) bool;
-    target (K, L) the targets where has_target; learn (L,) bool; lr (L,) the lane's lr for this sequence
-    (lr_scale applied). Outputs go to w.y (K, L); w.sse[k] accumulates the squared errors of target steps."""
+    xi (L,) int64 the active input unit (one-hot) | xd (I, L) the inputs (dense); at_end (L,) bool: the lane's
+    sequence ends at this step; has_target (L,) bool; target (K, L) the targets where has_target; learn (L,) bool;
+    lr (L,) the lane's lr for this sequence (lr_scale applied). Outputs go to w.y (K, L), in the lanes at_end
+    only (the output units feed nothing back; the driver reads them there); w.sse[k] accumulates the squared
+    errors of target steps."""
     W_hid, W_out = nets.W_hid, nets.W_out
     I, K, C, S = setup.net.n_in, setup.net.n_out, setup.net.n_blocks, setup.net.block_size
     H = C * S
@@ -218,26 +220,10 @@ def _tick(nets, w, setup, xi, xd, has_target, target, learn, lr):
                 hs[v, k] = 2.0 * sh - 1.0
                 dhs[v, k] = 2.0 * sh * (1.0 - sh)
             zo[rec0 + v, k] = y_out[j, k] * hs[v, k]
-    # 3. output units from x(t) (if connected) and the cells of time t
-    y = w.y
-    for o in range(K):
-        for k in range(L):
-            y[o, k] = W_out[o, 0, k]
-        if one_hot:
-            for k in range(L):
-                y[o, k] += W_out[o, 1 + xi[k], k]
-        else:
-            for i in range(I):
-                for k in range(L):
-                    y[o, k] += W_out[o, 1 + i, k] * zo[1 + i, k]
-        for v in range(H):
-            for k in range(L):
-                y[o, k] += W_out[o, rec0 + v, k] * zo[rec0 + v, k]
-    if not setup.net.out_linear:
-        exp_rows(y, ex, K, setup.fast_exp, w.r_buf, w.k_buf, w.tail_buf, w.scale_buf)
-        for o in range(K):
-            for k in range(L):
-                y[o, k] = 1.0 / (1.0 + ex[o, k])
+    # 3. output units from x(t) (if connected) and the cells of time t, in the lanes whose sequence ends here
+    for k in range(L):
+        if at_end[k]:
+            _outputs_lane(W_out, w.y, zo, k, xi[k], one_hot, I, H, K, setup.net.out_linear)
     for k in range(L):
         if has_target[k]:
             _learn_lane(nets, w, setup, k, xi[k], target, learn[k], lr[k])
@@ -249,6 +235,22 @@ def _tick(nets, w, setup, xi, xd, has_target, target, learn, lr):
         for k in range(L):
             z[rec0 + H + j, k] = y_in[j, k]
             z[rec0 + H + C + j, k] = y_out[j, k]
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _outputs_lane(W_out, y, zo, k, xi, one_hot, I, H, K, out_linear):
+    """Lane k's output units (kernel.step's sums in its order: bias, inputs, cells; then the sigmoid)."""
+    rec0 = 1 + I
+    for o in range(K):
+        a = W_out[o, 0, k]
+        if one_hot:
+            a += W_out[o, 1 + xi, k]
+        else:
+            for i in range(I):
+                a += W_out[o, 1 + i, k] * zo[1 + i, k]
+        for v in range(H):
+            a += W_out[o, rec0 + v, k] * zo[rec0 + v, k]
+        y[o, k] = a if out_linear else 1.0 / (1.0 + math.exp(-a))
 
 
 @fast_jit(cache=True, error_model="numpy")
@@ -324,13 +326,13 @@ def _learn_lane(nets, w, setup, k, xi, target, learn, lr):
 
 
 @fast_jit(cache=True, error_model="numpy")
-def tick(nets, w, setup, xi, xd, has_target, target, learn, lr):
+def tick(nets, w, setup, xi, xd, at_end, has_target, target, learn, lr):
     """One time step of every lane (_tick), compiled without overlap checks between its arrays where numba
     allows it (models/numba_noalias.py)."""
-    _tick(nets, w, setup, xi, xd, has_target, target, learn, lr)
+    _tick(nets, w, setup, xi, xd, at_end, has_target, target, learn, lr)
 
 
 @njit(cache=True, error_model="numpy")
-def tick_portable(nets, w, setup, xi, xd, has_target, target, learn, lr):
+def tick_portable(nets, w, setup, xi, xd, at_end, has_target, target, learn, lr):
     """The same step, compiled as every other kernel (the path where numba's noalias flag is not available)."""
-    _tick(nets, w, setup, xi, xd, has_target, target, learn, lr)
+    _tick(nets, w, setup, xi, xd, at_end, has_target, target, learn, lr)
