@@ -387,12 +387,12 @@ class Ledger:
         return others, finished & set(trials)
 
     def claimed(self) -> list[tuple[tuple[str, str, str], Owner, list[int], float]]:
-        """What other runs are computing: ((experiment, row, variant), owner, its trials there, when it claimed
-        them), one entry per row and owner, in the order they were claimed."""
+        """The trials runs have claimed (computing or queued): ((experiment, row, variant), owner, its trials
+        there, when it claimed them), one entry per row and owner, in the order they were claimed."""
         groups: dict[tuple[tuple[str, str, str], Owner], tuple[list[int], float]] = {}
         for e, r, v, t, h, pid, started, at in self.db.execute(
                 "SELECT experiment, row, variant, trial, host, pid, started, claimed_at FROM claims ORDER BY claimed_at, trial"):
-            trials, first = groups.setdefault(((e, r, v), Owner(h, pid, started)), ([], at))
+            trials, _ = groups.setdefault(((e, r, v), Owner(h, pid, started)), ([], at))
             trials.append(t)
         return [(key, owner, trials, at) for (key, owner), (trials, at) in groups.items()]
 

@@ -9,6 +9,7 @@ finished in the last minutes with their outcome. Reads only; returns text lines,
 from __future__ import annotations
 
 import time
+
 from cerepro.ledger import Ledger, Owner
 from cerepro.text import plural
 

@@ -61,7 +61,7 @@ class LaneWork(NamedTuple):
     back: np.ndarray  # (H,)
     e_s: np.ndarray  # (H,)
     e_out: np.ndarray  # (C,)
-    ex: np.ndarray  # (max(U, K), L) exps, and the scratch of vexp.exp_neg
+    ex: np.ndarray  # (U, L) exps, and the scratch of vexp.exp_neg
     r_buf: np.ndarray
     k_buf: np.ndarray  # int64
     tail_buf: np.ndarray  # int64
@@ -84,7 +84,7 @@ def lanes(W_hid: np.ndarray, W_out: np.ndarray, M_hid: np.ndarray, M_out: np.nda
 def work(setup: LaneSetup, U: int, M: int, Mo: int, L: int) -> LaneWork:
     """Zeroed activations and scratch for L lanes (packed)."""
     K, C, H = setup.net.n_out, setup.net.n_blocks, setup.net.n_blocks * setup.net.block_size
-    n_ex = (max(U, K), L)
+    n_ex = (U, L)  # exps of the net inputs (U rows) and of the cell states (H <= U rows)
     z = np.zeros
     return LaneWork(*pack([z((M, L)), z((Mo, L)), z((U, L)), z((H, L)), z((C, L)), z((C, L)), z((H, L)), z((H, L)),
                     z((H, L)), z((H, L)), z((H, L)), z((H, L)), z((H, M, L)), z((H, M, L)), z((K, L)), z(L), z(K),
