@@ -23,7 +23,7 @@ def lines(ledger: Ledger, since_minutes: float, now: float | None = None) -> lis
     if claims:
         out.append("Claimed by runs into this folder (computing or queued there; a dead run's trials go to the next run):")
         for (experiment, row, variant), owner, trials, at in claims:
-            out.append(f"  {_name(experiment, row, variant)}: {_trials(trials)}, claimed {_clock(at)} by "
+            out.append(f"  {trial_name(experiment, row, variant)}: {_trials(trials)}, claimed {_clock(at)} by "
                        f"{_owner(owner)}")
     else:
         out.append("Nothing is being computed into this folder.")
@@ -32,7 +32,7 @@ def lines(ledger: Ledger, since_minutes: float, now: float | None = None) -> lis
                + (":" if recent else "."))
     for t in recent:
         record = t["record"]
-        out.append(f"  {_clock(t['finished_at'])} {_name(t['experiment'], t['row'], t['variant'])} trial {t['trial']}: "
+        out.append(f"  {_clock(t['finished_at'])} {trial_name(t['experiment'], t['row'], t['variant'])} trial {t['trial']}: "
                    f"{outcome_text(record)}, {record.get('wall_s', 0.0):.0f} s")
     return out
 
@@ -44,7 +44,8 @@ def outcome_text(record: dict) -> str:
             "diverged": f"diverged after {n}"}.get(record["outcome"], f"{record['outcome']} after {n}")
 
 
-def _name(experiment: str, row: str, variant: str) -> str:
+def trial_name(experiment: str, row: str, variant: str) -> str:
+    """'exp2c q50-p50', or 'exp2c q50-p50 [lr-x10]' for a row other than the faithful one."""
     return f"{experiment} {row}" + ("" if variant == "paper" else f" [{variant}]")
 
 

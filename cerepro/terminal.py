@@ -56,10 +56,9 @@ def trial_line(label: str, data: dict[str, Any], total: float | None) -> str:
     """One finished trial, for a run whose progress goes to a file (no live bar there):
     'exp2c q50-p50 [lr-x10] trial 3: success after 41,210 sequences, 12 s (4 of 20)'."""
     row, record = data["row"], data["record"]
-    name = row.name if row.variant == "paper" else f"{row.name} [{row.variant}]"
-    how = status.outcome_text(record)
     of = f" of {int(total)}" if total else ""
-    return f"{label} {name} trial {data['trial']}: {how}, {record.get('wall_s', 0.0):.0f} s ({data['done']}{of})"
+    return (f"{status.trial_name(label, row.name, row.variant)} trial {data['trial']}: {status.outcome_text(record)}, "
+            f"{record.get('wall_s', 0.0):.0f} s ({data['done']}{of})")
 
 
 def finish(result: dict[str, Any], plan: Any, out_path: Path, out: Console, err: Console, tables_only: bool,

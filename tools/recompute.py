@@ -6,7 +6,7 @@ ALWAYS, so that every protocol and every model is covered), runs it again with t
 prints one line per trial. Exit status 1 if any record differs.
 
 Every trained number is compared bit for bit. The error-flow records (`cerepro run error-flow`) are numpy
-computations whose last bits follow the SIMD code numpy picks for the CPU at hand (its exp and sums): there a
+computations whose last bits follow the code numpy and its BLAS pick for the CPU at hand (products, exp): there a
 float may differ by ROUNDING (relative), and a check's residual (finite differences, closed forms: rounding
 noise itself) only by which side of its limit it falls on; such a record is reported CLOSE, not DIFF.
 """
