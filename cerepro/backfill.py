@@ -13,7 +13,6 @@ transaction, so a run writing to the same ledger at the same time only waits a m
 from __future__ import annotations
 
 import dataclasses
-import json
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -73,7 +72,7 @@ def _match(exp: Experiment, group: dict[str, Any], table: list[dict[str, Any]], 
         _, screen = hypotheses.load()
         screened = hypotheses.screen_row(row, screen)
         caps.add(screened.config.max_sequences)
-        caps |= _row_caps(ledger, group)
+        caps |= ledger.row_caps(group["experiment"], group["row"], group["run_seed"])
     for cap in sorted(caps):
         candidate = dataclasses.replace(row, config=dataclasses.replace(row.config, max_sequences=cap))
         if candidate.config_hash() != group["config_hash"]:
@@ -87,14 +86,6 @@ def _match(exp: Experiment, group: dict[str, Any], table: list[dict[str, Any]], 
         return tables.stored(candidate, group["run_seed"], exp.protocol, started_at=group["first_finished"],
                              version=group["version"], tabled=not hypothesis)
     return f"no setting of the spec's row at caps {', '.join(f'{c:,}' for c in sorted(caps))} has this config hash"
-
-
-def _row_caps(ledger: Ledger, group: dict[str, Any]) -> set[int]:
-    """The caps any configuration of the group's paper row ran into: a bound run (`explain --scale bound`)
-    whose trials all succeeded shows its cap nowhere, but other hypotheses' bound runs on the row share it."""
-    cur = ledger.db.execute("SELECT record FROM trials WHERE experiment=? AND row=? AND run_seed=?",
-                            (group["experiment"], group["row"], group["run_seed"]))
-    return {int(r["sequences"]) for r in (json.loads(rec) for (rec,) in cur) if r.get("outcome") == "cap"}
 
 
 def _hypothesis_row(exp: Experiment, group: dict[str, Any]) -> config.Row | None:

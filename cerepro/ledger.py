@@ -310,6 +310,13 @@ class Ledger:
                     out[config_hash].add(int(cap))
         return out
 
+    def row_caps(self, experiment: str, row: str, run_seed: int) -> set[int]:
+        """The caps any configuration of a row (every variant) ran into: a bound run (`explain --scale bound`)
+        whose trials all succeeded shows its cap nowhere, but other hypotheses' bound runs on the row share it."""
+        cur = self.db.execute("SELECT DISTINCT json_extract(record, '$.sequences') FROM trials WHERE experiment=? AND "
+                              "row=? AND run_seed=? AND json_extract(record, '$.outcome')='cap'", (experiment, row, run_seed))
+        return {int(n) for (n,) in cur}
+
     def equivalent(self, experiment: str, row: str, config_hash: str, run_seed: int) -> dict[int, dict]:
         """Finished trials of this exact configuration under any variant name (the trial's seed does not
         depend on the variant, so they are the trials a run of this configuration computes)."""
