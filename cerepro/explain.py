@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from cerepro import compare, config, hypotheses as hyp
+from cerepro import compare, config, hypotheses as hyp, tables
 from cerepro.config import Row, SpecError
 from cerepro.ledger import Ledger
 from cerepro.results import doc_link, write_atomic
@@ -58,10 +58,10 @@ def runs(selected: list[tuple[config.Experiment, tuple[Row, ...]]], scale: str, 
 
     screen = screen or hyp.load()[1]
     for exp, rows in selected:
-        todo, adopted = prepare(out_dir, rows, exp.seed, version)
+        todo, adopted = prepare(out_dir, rows, exp.seed, version, exp.protocol)
         settled = None
         if scale == "bound":
-            todo, paper_only, more = bound_rows(todo, screen, out_dir, exp.seed, version)
+            todo, paper_only, more = bound_rows(todo, screen, out_dir, exp.seed, version, exp.protocol)
             adopted += more
             settled = _still_open(screen, exp.seed)
             if paper_only:
@@ -86,23 +86,23 @@ def rebuild(out_dir: Path) -> tuple[dict[str, Any], list[Path]]:
     return doc, write(out_dir, doc)
 
 
-def prepare(out_dir: Path, rows: tuple[Row, ...], seed: int, version: str) -> tuple[tuple[Row, ...], int]:
+def prepare(out_dir: Path, rows: tuple[Row, ...], seed: int, version: str, protocol: str) -> tuple[tuple[Row, ...], int]:
     """Rows still to run, and the number of trials adopted from the ledger.
 
     A trial of the same configuration (config hash) recorded under another variant name, e.g. the `output-bias`
     variant of tasks/exp1.yaml, is the trial this row would compute (trial seeds depend on the paper row, not the
-    variant): it is recorded again under the hypothesis's variant instead of being re-run. A screening row whose
-    paper-scale row is complete in the ledger is not run."""
+    variant): it is recorded again under the hypothesis's variant instead of being re-run, with the row's
+    settings (`_adopt`). A screening row whose paper-scale row is complete in the ledger is not run."""
     ledger = Ledger(out_dir / "ledger.sqlite")
     adopted, todo = 0, []
     try:
         for row in rows:
             full = hyp.at_spec_scale(row)
-            adopted += _adopt(ledger, full, seed, version)
+            adopted += _adopt(ledger, full, seed, version, protocol)
             if row.config != full.config:
                 if _complete(ledger, full, seed):
                     continue  # the paper-scale row is there: no screening needed
-                adopted += _adopt(ledger, row, seed, version)
+                adopted += _adopt(ledger, row, seed, version, protocol)
             if not _complete(ledger, row, seed):
                 todo.append(row)
     finally:
@@ -119,14 +119,21 @@ def _complete(ledger: Ledger, row: Row, seed: int) -> bool:
     return all(t in done for t in range(row.config.trials))
 
 
-def _adopt(ledger: Ledger, row: Row, seed: int, version: str) -> int:
-    have, n = _done(ledger, row, seed), 0
-    for trial, record in ledger.equivalent(row.experiment, row.name, row.config_hash(), seed).items():
-        if trial not in have and trial < row.config.trials:
-            ledger.add({"experiment": row.experiment, "row": row.name, "variant": row.variant, "model": row.config.model,
-                        "config_hash": row.config_hash(), "run_seed": seed, "trial": trial}, record, version)
-            n += 1
-    return n
+def _adopt(ledger: Ledger, row: Row, seed: int, version: str, protocol: str) -> int:
+    have = _done(ledger, row, seed)
+    found = {t: r for t, r in ledger.equivalent(row.experiment, row.name, row.config_hash(), seed).items()
+             if t not in have and t < row.config.trials}
+    for trial, record in found.items():
+        _record(ledger, row, seed, trial, record, version, protocol)
+    return len(found)
+
+
+def _record(ledger: Ledger, row: Row, seed: int, trial: int, record: dict, version: str, protocol: str) -> None:
+    """Record a trial computed under another configuration of the same numbers as `row`'s, and `row`'s settings
+    beside it (a hypothesis row: out of the experiment's tables), as a run of `row` would have."""
+    ledger.record_config(tables.stored(row, seed, protocol, version=version, tabled=False))
+    ledger.add({"experiment": row.experiment, "row": row.name, "variant": row.variant, "model": row.config.model,
+                "config_hash": row.config_hash(), "run_seed": seed, "trial": trial}, record, version)
 
 
 def failures_allowed(paper_pct: float, planned: int) -> int:
@@ -169,7 +176,7 @@ def rounds(rows: tuple[Row, ...], out_dir: Path, seed: int,
 BOUND_MARGIN = 4  # a bound row's new failures beyond those the paper's success rate allows (more: a lower cap)
 
 
-def bound_rows(rows: tuple[Row, ...], screen: hyp.Screen, out_dir: Path, seed: int, version: str
+def bound_rows(rows: tuple[Row, ...], screen: hyp.Screen, out_dir: Path, seed: int, version: str, protocol: str
                ) -> tuple[tuple[Row, ...], list[str], int]:
     """`--scale bound`: (rows to run, names of the rows only the paper's cap can decide, trials adopted).
 
@@ -200,9 +207,7 @@ def bound_rows(rows: tuple[Row, ...], screen: hyp.Screen, out_dir: Path, seed: i
             for t, tried in known.items():
                 wins = [r for r, _ in tried if r["success"] and r["sequences"] + uncounted <= bound.config.max_sequences]
                 if t < cap[1] and t not in done and wins:
-                    ledger.add({"experiment": bound.experiment, "row": bound.name, "variant": bound.variant,
-                                "model": bound.config.model, "config_hash": bound.config_hash(), "run_seed": seed, "trial": t},
-                               wins[0], version)
+                    _record(ledger, bound, seed, t, wins[0], version, protocol)
                     adopted += 1
             out.append(bound)
     finally:

@@ -353,11 +353,24 @@ def test_prepare_adopts_trials_of_the_same_configuration(tmp_path):
     _small_ledger(tmp_path)
     exp = EXPS["exp6a"]
     rows, _ = hyp.plan((BY_NAME["jku-reset"], BY_NAME["faithful"]), exp, "screen", SCREEN)
-    todo, adopted = explain.prepare(tmp_path, rows, exp.seed, "test")
+    todo, adopted = explain.prepare(tmp_path, rows, exp.seed, "test", exp.protocol)
     assert adopted == 20 and todo == ()  # jku-reset at paper scale adopted whole; faithful is complete at paper scale
+    _assert_settings_stored(tmp_path, hyp.at_spec_scale(rows[0]), exp)
     doc = explain.matrix(tmp_path, HYPS, SCREEN, [exp])
     cell = next(c for c in doc["cells"] if c["hypothesis"] == "jku-reset")
     assert cell["scale"] == "paper" and cell["seq_mean"] == 25_000
+
+
+def _assert_settings_stored(out, row, exp):
+    """Adopted trials come with their row's settings (out of the experiment's tables), as a run would store them:
+    no configuration of a hypothesis row waits for `cerepro backfill` to be found."""
+    ledger = Ledger(out / "ledger.sqlite")
+    try:
+        stored = [c for c in ledger.configs(exp.name, exp.seed) if (c.row, c.variant) == (row.name, row.variant)]
+    finally:
+        ledger.close()
+    assert [c.config_hash for c in stored] == [row.config_hash()] and not stored[0].tabled
+    assert stored[0].settings.get("max_sequences", row.config.max_sequences) == row.config.max_sequences
 
 
 def test_cli_explain_tables_only_writes_the_matrix_and_json(tmp_path):
@@ -447,7 +460,7 @@ def _bound_case(tmp_path, runs):
         known.setdefault(t, []).append((_record(t, ok, seqs), row.config.max_sequences))
     ledger.close()
     planned, _ = hyp.plan((BY_NAME["no-output-derivative"],), exp, "bound", SCREEN)
-    (row,), paper_only, adopted = explain.bound_rows(planned, SCREEN, tmp_path, exp.seed, "test")
+    (row,), paper_only, adopted = explain.bound_rows(planned, SCREEN, tmp_path, exp.seed, "test", exp.protocol)
     assert paper_only == [] and row.reduced(row.config.trials)
 
     def reach(failing):
@@ -486,6 +499,7 @@ def test_a_bound_row_runs_the_next_open_trials_at_the_lowest_cap_that_can_close_
     ledger = Ledger(tmp_path / "ledger.sqlite")
     assert ledger.done("exp6a", base.name, row.variant, row.config_hash(), exp.seed)[0]["sequences"] == 20_000
     ledger.close()
+    _assert_settings_stored(tmp_path, row, exp)  # a row whose trials all succeed below its cap shows the cap nowhere else
     cell = next(c for c in explain.matrix(tmp_path, HYPS, SCREEN, [exp])["cells"] if c["hypothesis"] == "no-output-derivative")
     assert cell["scale"] == "partial" and cell["reachable"]  # the bound row has 1 of its 7 trials
 
