@@ -17,10 +17,11 @@ from cerepro.ledger import Ledger
 
 RESULTS = Path(__file__).resolve().parent.parent / "results"
 GROUP = ("experiment", "row", "variant", "config_hash", "run_seed")
-# Since 2026-12-02 05:23 UTC a run stores its rows' settings; since 2026-12-04 17:00 UTC so does `cerepro
-# explain` for the trials it takes over from the ledger (before, backfill found those). What ran before, backfill
-# must find; a bound-scale row whose trials all succeed below its cap shows that cap nowhere but in its settings.
-EVERY_ROW_STORED = 1796403600.0
+# Since 2026-12-02 05:23 UTC a run stores its rows' settings; since 2026-12-04 16:26 UTC (commit 3cfb12d) so
+# does `cerepro explain` for the trials it takes over from the ledger (before, backfill found those). What ran
+# before, backfill must find; a bound-scale row whose trials all succeed below its cap shows that cap nowhere
+# but in its settings.
+EVERY_ROW_STORED = 1796401585.0
 TINY = ["--trials", "2", "--max-sequences", "40", "--workers", "1"]
 
 
