@@ -47,7 +47,8 @@ ROWS = (
     RowCase("7", "adding", "exp4", "lstm-T100", (0,), 30_000),
     RowCase("9", "temporal", "exp6a", "lstm-2x2", (5, 10), 30_000),  # succeed after 21,729 and 20,411 sequences
 )
-LANE_ROWS = (RowCase("7", "adding", "exp4", "lstm-T100", (), 1_000), RowCase("3", "2c", "exp2c", "q50-p50", (), 1_500))
+LANE_ROWS = (RowCase("7", "adding", "exp4", "lstm-T100", (), 1_000), RowCase("3", "2c", "exp2c", "q50-p50", (), 1_500),
+             RowCase("3", "2c", "exp2c", "q1000-p1000", (), 300))
 LANE_COUNTS = (1, 8, 16, 32)  # K; a lane row's trials are 0 .. K-1
 
 

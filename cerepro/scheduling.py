@@ -23,7 +23,6 @@ MAX_LANES = 32  # lanes per engine (a worker's share of a row, at most)
 # K = 8 and 16 were 1.69x / 2.18x on the adding row, 1.40x / 1.79x on 2c q = p = 50; 1.5x at K = 8 on
 # q = p = 100; docs/throughput.md)
 MIN_LANES = {"online": 8, "longlag": 8}
-LONG_LAG_PAYS = 100  # auto: 2c rows run faster in lanes up to q, p = 100 and slower at q = 1000 (docs/throughput.md)
 # auto: online rows with Exp 3's check set (stop st1st2) stay one net per call: one net tests its check set with
 # the sequences in lanes (online/kernel.evaluate_lanes), the trial lanes one check sequence per lane and tick
 # (10 trials of 3a T = 100: lanes 0.67x the one-net engine; docs/throughput.md)
@@ -103,8 +102,6 @@ def uses_lanes(protocol: str, row: Any, engine: str, trials: int, workers: int) 
         return False
     if engine == "lanes":
         return True
-    if protocol == "longlag" and max(row.config.q, row.config.p) > LONG_LAG_PAYS:
-        return False
     if protocol == "online" and row.config.stop == "st1st2":  # one net tests its check set in lanes: faster
         return False
     return trials / max(workers, 1) >= MIN_LANES[protocol]
