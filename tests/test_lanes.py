@@ -92,6 +92,12 @@ def test_long_lag_2c_online_window(n_lanes):
     assert {r["outcome"] for r in records} == {"success", "cap"} and len(_outcomes(records)) >= 4
 
 
+def test_long_lag_2c_q1000_p1000():
+    """The longest 2c sequences and the widest one-hot input (1,004 units), which `auto` runs in lanes too."""
+    records = _compare("exp2c", "q1000-p1000", 4, 2, max_sequences=60, success_window=3, tolerance=0.505, test_set_size=20)
+    assert {r["outcome"] for r in records} == {"success", "cap"} and len(_outcomes(records)) == 4  # stops at 3 times
+
+
 def test_divergence_ends_a_lane_without_a_test():
     records = _compare("exp4", "lstm-T100", 4, 3, max_sequences=800, lr=30.0, output_act="linear", window=50,
                        test_set_size=50)
