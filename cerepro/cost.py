@@ -4,7 +4,9 @@ Both come from the trial times the ledger holds for the rows of each results tab
 own wall time, `wall_s`, measured on the machine that ran it). The wall time on P cores is computed, not
 measured: `make all-experiments` runs one experiment after the other, each on a pool of P workers, so the
 estimate is the sum over experiments of the makespan of the greedy schedule that hands the longest trial to
-the first free worker (within 4/3 of the best possible schedule).
+the first free worker (within 4/3 of the best possible schedule). What is still to run (`pending`) is estimated
+from the same ledger: every trial a spec asks for and the ledger lacks, at its cap and its row's time per
+sequence (an upper bound).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import heapq
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from cerepro.ledger import Ledger
@@ -73,3 +76,63 @@ def hypotheses_summary(out_dir: Path, prefix: str, cores: tuple[int, ...] = (2, 
     entry: dict[str, Any] = {"experiment": "explain", "trials": len(times), "cpu_h": sum(times) / 3600}
     entry.update({f"wall_h_{p}": makespan(times, p) / 3600 for p in cores})
     return entry
+
+
+def per_sequence(ledger: Ledger, experiment: str, seed: int) -> dict[tuple[str, str] | str, float]:
+    """Median wall seconds per presented sequence of the ledger's trials of an experiment: per (row, variant), and
+    per row over every variant and configuration."""
+    pooled: dict[tuple[str, str] | str, list[float]] = {}
+    cur = ledger.db.execute("SELECT row, variant, json_extract(record, '$.wall_s'), "
+                            "COALESCE(json_extract(record, '$.presented'), json_extract(record, '$.sequences')) "
+                            "FROM trials WHERE experiment = ? AND run_seed = ?", (experiment, seed))
+    for row, variant, wall, presented in cur:
+        if wall and presented:
+            pooled.setdefault((row, variant), []).append(wall / presented)
+            pooled.setdefault(row, []).append(wall / presented)
+    return {k: float(np.median(v)) for k, v in pooled.items()}
+
+
+def pending(out_dir: Path, experiment: str) -> dict[str, dict[str, Any]]:
+    """The trials `make all-experiments` would still run for an experiment, per kind of row ("paper": its rows
+    of the paper's tables, "baselines", "variants"): every row of the spec at the spec's trials and cap whose
+    trials the ledger lacks, each estimated as running to its cap at its row's median time per sequence in the
+    ledger (same variant, else any): an upper bound, since a trial that succeeds stops early. Per kind:
+    {"trials", "unknown" (trials of rows with nothing to time them by), "times" (estimated seconds)}."""
+    from cerepro import config
+
+    exp = config.resolve(experiment)
+    ledger = Ledger.existing(out_dir / "ledger.sqlite")
+    out: dict[str, dict[str, Any]] = {k: {"trials": 0, "unknown": 0, "times": []} for k in ("paper", "baselines", "variants")}
+    try:
+        rate = per_sequence(ledger, exp.name, exp.seed) if ledger else {}
+        for kind, rows in (("paper", exp.rows), ("baselines", exp.baselines), ("variants", exp.variants)):
+            for row in rows:
+                done = ledger.finished(exp.name, row.name, row.variant, row.config_hash(), exp.seed) if ledger else set()
+                missing = sum(t not in done for t in range(row.config.trials))
+                if not missing:
+                    continue
+                per = rate.get((row.name, row.variant), rate.get(row.name))
+                out[kind]["trials"] += missing
+                if per is None:
+                    out[kind]["unknown"] += missing
+                else:
+                    out[kind]["times"] += [per * row.config.max_sequences] * missing
+    finally:
+        if ledger is not None:
+            ledger.close()
+    return out
+
+
+def pending_summary(out_dir: Path, experiments: list[str], cores: tuple[int, ...] = (2, 16, 64)) -> dict[str, dict[str, Any]]:
+    """`pending` over experiments, per kind of row: trials, unknown, CPU hours and the computed wall hours on each
+    core count (one experiment after the other, as `summary`)."""
+    out: dict[str, dict[str, Any]] = {}
+    for name in experiments:
+        for kind, p in pending(out_dir, name).items():
+            entry = out.setdefault(kind, {"trials": 0, "unknown": 0, "cpu_h": 0.0, **{f"wall_h_{c}": 0.0 for c in cores}})
+            entry["trials"] += p["trials"]
+            entry["unknown"] += p["unknown"]
+            entry["cpu_h"] += sum(p["times"]) / 3600
+            for c in cores:
+                entry[f"wall_h_{c}"] += makespan(p["times"], c) / 3600 if p["times"] else 0.0
+    return out

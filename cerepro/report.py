@@ -21,6 +21,7 @@ from cerepro.results import doc_link, write_atomic
 from cerepro.text import number
 
 CORES = (2, 16, 64)  # the core counts the cost table computes a full re-run's wall time for
+PENDING = (("paper", "the paper's rows"), ("baselines", "baselines"), ("variants", "variants"))  # cost.pending's kinds
 
 
 def _figure_sequences(exp: Outline, trials: pd.DataFrame, table: pd.DataFrame, path: Path) -> bool:
@@ -124,11 +125,18 @@ def build(out_dir: Path, mechanism: bool = True) -> tuple[Path, list[Path]]:
     explained = cost.hypotheses_summary(out_dir, hypotheses.PREFIX, CORES)
     if explained:
         lines.append(_cost_line("[hypotheses](HYPOTHESES.md)", explained))
+    left = cost.pending_summary(out_dir, [e.name for e in exps], CORES)
+    for kind, label in PENDING:
+        if left.get(kind, {}).get("trials"):
+            untimed = left[kind]["unknown"]
+            lines.append(_cost_line(f"still to run: {label} (at most{f'; {untimed:,} untimed' if untimed else ''})", left[kind]))
     lines += ["", "CPU time is the summed wall time of the committed trials (each trial's own time in one worker on the",
               "machine that ran it; more than its CPU time where that machine was busier than its cores). The wall",
               "times are computed, not measured: what `make all-experiments` would take with P workers, one",
-              "experiment after the other, each trial to the first free worker, longest first (cerepro/cost.py). Rows",
-              "not run yet count nothing; the hypothesis rows (`cerepro explain`) are not part of `make all-experiments`."]
+              "experiment after the other, each trial to the first free worker, longest first (cerepro/cost.py). The",
+              "`still to run` lines count the trials of the specs' rows that the ledger lacks, each as if it ran to its",
+              "cap at its row's median time per sequence here: an upper bound, since a trial that succeeds stops early.",
+              "The hypothesis rows (`cerepro explain`) are not part of `make all-experiments`."]
     lines += _hypotheses_section(out_dir)
     ledger = Ledger.existing(out_dir / "ledger.sqlite")
     try:

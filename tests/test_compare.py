@@ -92,6 +92,8 @@ def test_report_writes_markdown_and_nonempty_figures(tmp_path):
     # no ledger here: each row's wall_s (1 s) spread over its trials; 2 cores halve the 4 s, 16 leave the longest
     assert f"| [exp1](#exp1) | 1 | 1 | 1 | 1 | 2 | {table['trials'].sum()} | 4 s | 2 s | 0 s | 0 s |" in text
     assert not (out / "ledger.sqlite").exists()
+    left = next(line for line in text.splitlines() if line.startswith("| still to run: the paper's rows"))
+    assert "untimed)" in left and "| 0 s |" in left  # every trial still to run, none with a trial to time it by
     assert "figures/exp1_sequences.png" in text
     png = out / "figures" / "exp1_sequences.png"
     assert png.stat().st_size > 5000 and png.read_bytes()[:4] == b"\x89PNG"

@@ -50,3 +50,27 @@ def test_the_hypothesis_rows_cost_what_their_trials_took(tmp_path):
     ledger.close()
     spent = cost.hypotheses_summary(tmp_path, "hyp-", cores=(1, 2))
     assert spent["trials"] == 2 and spent["cpu_h"] == 1.5 and spent["wall_h_1"] == 1.5 and spent["wall_h_2"] == 1.0
+
+
+def test_what_is_still_to_run_is_estimated_to_the_cap_at_the_rows_time_per_sequence(tmp_path):
+    from cerepro import config
+    from cerepro.ledger import Ledger
+
+    exp = config.resolve("exp6a")
+    row, variant = exp.rows[0], exp.variants[0]
+    assert cost.pending(tmp_path, "exp6a")["paper"] == {"trials": row.config.trials, "unknown": row.config.trials, "times": []}
+    ledger = Ledger(tmp_path / "ledger.sqlite")
+    key = {"experiment": "exp6a", "row": row.name, "variant": row.variant, "model": "lstm97",
+           "config_hash": row.config_hash(), "run_seed": exp.seed}
+    ledger.add({**key, "trial": 0}, {"wall_s": 2.0, "sequences": 1_000, "success": True}, "test")  # 2 ms a sequence
+    ledger.add({**key, "trial": 1}, {"wall_s": 8.0, "sequences": 1_000, "presented": 2_000, "success": False}, "test")  # 4 ms
+    ledger.add({**key, "config_hash": "other", "trial": 2}, {"wall_s": 3.0, "sequences": 1_000, "success": True}, "test")  # 3 ms
+    ledger.close()
+    left = cost.pending(tmp_path, "exp6a")
+    per = 0.003  # the median over the row's trials, any configuration
+    assert left["paper"] == {"trials": row.config.trials - 2, "unknown": 0,
+                             "times": [pytest.approx(per * row.config.max_sequences)] * (row.config.trials - 2)}
+    assert left["variants"]["trials"] >= variant.config.trials and left["variants"]["unknown"] == 0  # timed by its paper row
+    total = cost.pending_summary(tmp_path, ["exp6a"], cores=(1, 1000))
+    assert total["paper"]["cpu_h"] == pytest.approx(per * row.config.max_sequences * (row.config.trials - 2) / 3600)
+    assert total["paper"]["wall_h_1000"] == pytest.approx(per * row.config.max_sequences / 3600)  # one trial each

@@ -3,8 +3,8 @@
     .venv/bin/python tools/readme_costs.py [--out results] [--check]
 
 The same numbers as REPORT.md's cost columns (cerepro/cost.py: the trials' own wall times, and the computed wall
-time of `make all-experiments` on 2, 16 and 64 cores), one line per experiment, the total, and the hypothesis
-rows of `cerepro explain`. --check: exit 1 if the README's table differs, write nothing.
+time of `make all-experiments` on 2, 16 and 64 cores), one line per experiment, the total, the hypothesis rows
+of `cerepro explain`, and the estimate of what is still to run (cost.pending). --check: exit 1 if the README's table differs, write nothing.
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ import argparse
 import sys
 from pathlib import Path
 
-from cerepro import compare, cost, hypotheses
+from cerepro import compare, cost, hypotheses, report
 
 ROOT = Path(__file__).resolve().parent.parent
 HEAD = "| experiment | trials | CPU hours | wall hours, 2 cores | 16 cores | 64 cores |"
-CORES = (2, 16, 64)
+CORES = report.CORES
 
 
 def hours(h: float) -> str:
@@ -29,12 +29,17 @@ def line(name: str, c: dict) -> str:
 
 
 def table(out_dir: Path) -> list[str]:
-    rows = cost.summary(out_dir, sorted(e.name for e in compare.all_experiments()), CORES)
+    names = sorted(e.name for e in compare.all_experiments())
+    rows = cost.summary(out_dir, names, CORES)
     total = {k: sum(c[k] for c in rows) for k in ["trials", "cpu_h"] + [f"wall_h_{p}" for p in CORES]}
     lines = [HEAD, "|---|---|---|---|---|---|"] + [line(c["experiment"], c) for c in rows] + [line("**all tables**", total)]
     explained = cost.hypotheses_summary(out_dir, hypotheses.PREFIX, CORES)
     if explained:
         lines.append(line("hypothesis rows (`cerepro explain`)", explained))
+    left = cost.pending_summary(out_dir, names, CORES)
+    for kind, label in report.PENDING:
+        if left.get(kind, {}).get("trials"):
+            lines.append(line(f"still to run: {label} (estimate, at most)", left[kind]))
     return lines
 
 
