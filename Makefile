@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test test-all bench all-experiments quick-experiments explain clean
+.PHONY: install run test test-all bench all-experiments paper-experiments quick-experiments explain clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,10 @@ endef
 
 all-experiments: install  ## every experiment, all rows, variants and baselines, paper scale (days on 2 cores)
 	$(foreach e,$(EXPERIMENTS),$(BIN)/cerepro run $(e) --variants all --baselines $(RUN_ARGS)$(newline))
+	$(BIN)/cerepro report
+
+paper-experiments: install  ## every experiment's paper rows and baselines at paper scale, no variants (resumes)
+	$(foreach e,$(EXPERIMENTS),$(BIN)/cerepro run $(e) --baselines $(RUN_ARGS)$(newline))
 	$(BIN)/cerepro report
 
 quick-experiments: install  ## every experiment at a labelled reduced scale into $(QUICK_OUT) (~6 min on 2 cores)
