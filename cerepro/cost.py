@@ -78,6 +78,11 @@ def hypotheses_summary(out_dir: Path, prefix: str, cores: tuple[int, ...] = (2, 
     return entry
 
 
+def total(entries: list[dict[str, Any]], cores: tuple[int, ...] = (2, 16, 64)) -> dict[str, Any]:
+    """The sum of `summary` entries (one experiment after the other: their wall times add up too)."""
+    return {k: sum(e[k] for e in entries) for k in ["trials", "cpu_h"] + [f"wall_h_{p}" for p in cores]}
+
+
 def per_sequence(ledger: Ledger, experiment: str, seed: int) -> dict[tuple[str, str] | str, float]:
     """Median wall seconds per presented sequence of the ledger's trials of an experiment: per (row, variant), and
     per row over every variant and configuration."""

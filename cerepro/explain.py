@@ -123,17 +123,19 @@ def _adopt(ledger: Ledger, row: Row, seed: int, version: str, protocol: str) -> 
     have = _done(ledger, row, seed)
     found = {t: r for t, r in ledger.equivalent(row.experiment, row.name, row.config_hash(), seed).items()
              if t not in have and t < row.config.trials}
-    for trial, record in found.items():
-        _record(ledger, row, seed, trial, record, version, protocol)
-    return len(found)
+    return _record(ledger, row, seed, found, version, protocol)
 
 
-def _record(ledger: Ledger, row: Row, seed: int, trial: int, record: dict, version: str, protocol: str) -> None:
-    """Record a trial computed under another configuration of the same numbers as `row`'s, and `row`'s settings
-    beside it (a hypothesis row: out of the experiment's tables), as a run of `row` would have."""
-    ledger.record_config(tables.stored(row, seed, protocol, version=version, tabled=False))
-    ledger.add({"experiment": row.experiment, "row": row.name, "variant": row.variant, "model": row.config.model,
-                "config_hash": row.config_hash(), "run_seed": seed, "trial": trial}, record, version)
+def _record(ledger: Ledger, row: Row, seed: int, records: dict[int, dict], version: str, protocol: str) -> int:
+    """Record trials (index -> record) computed under another configuration of the same numbers as `row`'s, and
+    `row`'s settings beside them (a hypothesis row: out of the experiment's tables), as a run of `row` would
+    have; returns their number."""
+    if records:
+        ledger.record_config(tables.stored(row, seed, protocol, version=version, tabled=False))
+    for trial, record in records.items():
+        ledger.add({"experiment": row.experiment, "row": row.name, "variant": row.variant, "model": row.config.model,
+                    "config_hash": row.config_hash(), "run_seed": seed, "trial": trial}, record, version)
+    return len(records)
 
 
 def failures_allowed(paper_pct: float, planned: int) -> int:
@@ -204,11 +206,12 @@ def bound_rows(rows: tuple[Row, ...], screen: hyp.Screen, out_dir: Path, seed: i
                 hrow.config, max_sequences=min(row.config.max_sequences, hyp.round_up(cap[0] + uncounted)),
                 trials=min(cap[1], row.config.trials), paper_cap=full.config.paper_cap or full.config.max_sequences))
             done = _done(ledger, bound, seed)
+            taken = {}
             for t, tried in known.items():
                 wins = [r for r, _ in tried if r["success"] and r["sequences"] + uncounted <= bound.config.max_sequences]
                 if t < cap[1] and t not in done and wins:
-                    _record(ledger, bound, seed, t, wins[0], version, protocol)
-                    adopted += 1
+                    taken[t] = wins[0]
+            adopted += _record(ledger, bound, seed, taken, version, protocol)
             out.append(bound)
     finally:
         ledger.close()

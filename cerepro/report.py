@@ -120,8 +120,7 @@ def build(out_dir: Path, mechanism: bool = True) -> tuple[Path, list[Path]]:
         lines.append(f"| [{d['experiment']}](#{d['experiment']}) | {d['paper_table']} | {c['reproduced']} | {c['differs']} | "
                      f"{c['reduced scale']} | {c['not run']} | {spent.get('trials', 0):,} | {_duration(spent.get('cpu_h', 0.0) * 3600)} "
                      f"| {walls} |")
-    total = {k: sum(c[k] for c in costs.values()) for k in ["trials", "cpu_h"] + [f"wall_h_{p}" for p in CORES]}
-    lines.append(_cost_line("all tables", total))
+    lines.append(_cost_line("all tables", cost.total(list(costs.values()), CORES)))
     explained = cost.hypotheses_summary(out_dir, hypotheses.PREFIX, CORES)
     if explained:
         lines.append(_cost_line("[hypotheses](HYPOTHESES.md)", explained))

@@ -31,8 +31,8 @@ def line(name: str, c: dict) -> str:
 def table(out_dir: Path) -> list[str]:
     names = sorted(e.name for e in compare.all_experiments())
     rows = cost.summary(out_dir, names, CORES)
-    total = {k: sum(c[k] for c in rows) for k in ["trials", "cpu_h"] + [f"wall_h_{p}" for p in CORES]}
-    lines = [HEAD, "|---|---|---|---|---|---|"] + [line(c["experiment"], c) for c in rows] + [line("**all tables**", total)]
+    lines = [HEAD, "|---|---|---|---|---|---|"] + [line(c["experiment"], c) for c in rows]
+    lines.append(line("**all tables**", cost.total(rows, CORES)))
     explained = cost.hypotheses_summary(out_dir, hypotheses.PREFIX, CORES)
     if explained:
         lines.append(line("hypothesis rows (`cerepro explain`)", explained))
