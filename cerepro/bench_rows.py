@@ -18,7 +18,7 @@ from typing import Any, Iterator, NamedTuple
 
 import numpy as np
 
-from cerepro import config, models, seeding
+from cerepro import config, seeding
 from cerepro.dispatch import run_trial
 from cerepro.generators.base import Sequences, as_sequences
 from cerepro.protocols.common import Trial
@@ -104,8 +104,7 @@ def replay_seconds(protocol: str, cfg: Any, seed: int, row_key: str, trials: tup
 
     spent = 0.0
     for t, record in zip(trials, records):
-        net, ws, step = models.get(cfg.model).build(Trial(cfg, seed, row_key, t, build=False).stream("init"), cfg,
-                                                    *cfg.sizes())
+        net, ws, step = Trial(cfg, seed, row_key, t, build=False).build()
         for chunk in trained_chunks(protocol, cfg, seed, row_key, t, record):
             out_y = np.zeros((chunk.targets.shape[1], chunk.targets.shape[2]))
             t0 = time.process_time()

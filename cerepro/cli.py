@@ -294,7 +294,8 @@ def merge(source: str, out_dir: str) -> None:
               help="List the trials finished in the last this many minutes.")
 def status(out_dir: str, since_minutes: float) -> None:
     """What <out> holds and what runs are computing into it: the trials they have claimed (and whether each run
-    still lives), and the trials finished lately with their outcomes. Reads the ledger only."""
+    still lives), the trials finished lately with their outcomes, and trials suspended in lanes. Reads only."""
+    from cerepro import checkpoints
     from cerepro import status as status_mod
     from cerepro.ledger import Ledger
 
@@ -303,7 +304,7 @@ def status(out_dir: str, since_minutes: float) -> None:
         _fail(f"no ledger at {(Path(out_dir) / 'ledger.sqlite').resolve()}; run 'cerepro run EXPERIMENT' first, or "
               "give --out the folder that holds it")
     try:
-        for line in status_mod.lines(ledger, since_minutes):
+        for line in status_mod.lines(ledger, since_minutes, suspended=checkpoints.Store(Path(out_dir)).suspended()):
             out.print(line, soft_wrap=True, markup=False)
     finally:
         ledger.close()

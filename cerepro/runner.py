@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-from cerepro import __version__, scheduling, tables
+from cerepro import __version__, checkpoints, scheduling, tables
 from cerepro.config import Row
 from cerepro.ledger import Ledger, Owner
 from cerepro.plan import Plan
@@ -107,18 +107,21 @@ def run(plan: Plan, workers: int, out_dir: Path, fresh: bool = False, executor: 
         ledger = Ledger(out_dir / "ledger.sqlite")
     owner = Owner.me()
     n_done, stats = 0, {}
+    store = checkpoints.Store(out_dir)
     try:
         if not tables_only:
             ledger.record_configs(tables.stored(r, seed, exp.protocol, tabled=write) for r in rows)
             if fresh:
                 ledger.forget([_group(r, seed) for r in rows])
+            for r in rows:  # suspended trials: all of the row's (fresh), or those finished meanwhile
+                store.forget(r.config_hash(), seed, r.seed_key, None if fresh else ledger.finished(*_group(r, seed)))
             jobs, theirs, skipped = _claim(ledger, rows, seed, owner)
             yield Event("start", {"trials": len(jobs) + len(theirs), "skipped": skipped, "waiting": _owners(theirs),
                                   "rows": len(rows)})
             past = scheduling.history(ledger, exp.name, seed)
             while jobs or theirs:
                 for row, trial, record in scheduling.execute(exp.protocol, jobs, seed, workers, engine, past, _execute,
-                                                             _warm_up, executor, scheduler, stats, _worker_init()):
+                                                             _warm_up, executor, scheduler, stats, _worker_init(), store):
                     if row is None:
                         yield Event("progress", {"sequences": record})
                         continue

@@ -117,16 +117,23 @@ class Work:
     width: int = 1  # lanes per engine
     index: int = 0
     cost: float = dataclasses.field(default=0.0, compare=False)
+    resume: Any = None  # a suspended engine's file (cerepro/checkpoints.py): its trials go on in it
+    refill: int | None = None  # a resumed engine fills its idle lanes from this unit (the row's lane unit)
 
 
-def plan(protocol: str, jobs: list[tuple[Any, int]], engine: str, workers: int, past: dict[Any, list[int]]) -> list[Work]:
-    """The shared work list: lane rows as one unit each, other trials one by one; longest expected first."""
+def plan(protocol: str, jobs: list[tuple[Any, int]], engine: str, workers: int, past: dict[Any, list[int]],
+         resumed: tuple[tuple[Any, Any], ...] = ()) -> list[Work]:
+    """The shared work list: lane rows as one unit each, other trials one by one; longest expected first.
+    `resumed`: (row, checkpoints.Suspended) engines taken over by this run, a unit each, first; their rows'
+    other trials form the row's unit as usual, from which the resumed engines also fill their lanes."""
     by_row: dict[int, list[int]] = {}
     rows: dict[int, Any] = {}
+    going_on = {(id(row), t) for row, s in resumed for t in s.trials}
     for row, trial in order(protocol, jobs, past):
-        by_row.setdefault(id(row), []).append(trial)
         rows[id(row)] = row
-    work: list[Work] = []
+        if (id(row), trial) not in going_on:
+            by_row.setdefault(id(row), []).append(trial)
+    work: list[Work] = [Work(row, list(s.trials), True, s.lanes, cost=math.inf, resume=s.path) for row, s in resumed]
     for key, trials in by_row.items():
         row = rows[key]
         costs = [expected_cost(protocol, row, t, past) for t in trials]
@@ -138,6 +145,9 @@ def plan(protocol: str, jobs: list[tuple[Any, int]], engine: str, workers: int, 
     work.sort(key=lambda w: -w.cost)
     for i, w in enumerate(work):
         w.index = i
+    for w in work:
+        if w.resume is not None:
+            w.refill = next((u.index for u in work if u.lanes and u.resume is None and u.row is w.row), None)
     return work
 
 
@@ -147,16 +157,19 @@ def plan(protocol: str, jobs: list[tuple[Any, int]], engine: str, workers: int, 
 def execute(protocol: str, jobs: list[tuple[Any, int]], seed: int, workers: int, engine: str,
             past: dict[Any, list[int]], one_net: Callable[..., Iterator], warm_up: Callable[[str, list], None],
             executor: str = "local", scheduler: str | None = None, stats: dict | None = None,
-            init_worker: Callable[[], None] | None = None) -> Iterator[tuple[Any, Any, Any]]:
+            init_worker: Callable[[], None] | None = None, store: Any = None) -> Iterator[tuple[Any, Any, Any]]:
     """Run the jobs; yield (row, trial, record) as trials finish and (None, None, k) for k more sequences.
 
     `one_net(protocol, jobs, seed, workers, executor, scheduler)` is the runner's one-net executor (used for
     dask, and for runs without lane rows); `warm_up(protocol, jobs)` compiles the kernels before forking.
     `stats`, if given, receives the run's idle_fraction: trial wall time summed over all trials against the
     workers' time from the start of the first trial (its end minus its wall_s) to the end of the last.
-    `init_worker()` runs first in every worker process (the runner's: signals, dying with the parent)."""
+    `init_worker()` runs first in every worker process (the runner's: signals, dying with the parent).
+    `store` (checkpoints.Store of the results folder, local runs): lane engines save themselves there, and
+    suspended engines holding some of the jobs' trials go on."""
     first, last, busy = None, None, 0.0
-    for item in _execute(protocol, jobs, seed, workers, engine, past, one_net, warm_up, executor, scheduler, init_worker):
+    for item in _execute(protocol, jobs, seed, workers, engine, past, one_net, warm_up, executor, scheduler, init_worker,
+                         store):
         if item[0] is not None:
             now, wall = time.perf_counter(), float(item[2].get("wall_s", 0.0))
             first = now - wall if first is None else min(first, now - wall)
@@ -169,9 +182,12 @@ def execute(protocol: str, jobs: list[tuple[Any, int]], seed: int, workers: int,
 
 def _execute(protocol: str, jobs: list[tuple[Any, int]], seed: int, workers: int, engine: str,
              past: dict[Any, list[int]], one_net: Callable[..., Iterator], warm_up: Callable[[str, list], None],
-             executor: str, scheduler: str | None, init_worker: Callable[[], None] | None) -> Iterator[tuple[Any, Any, Any]]:
+             executor: str, scheduler: str | None, init_worker: Callable[[], None] | None,
+             store: Any) -> Iterator[tuple[Any, Any, Any]]:
     jobs = order(protocol, jobs, past)
-    work = plan(protocol, jobs, engine, workers, past)
+    if executor != "local":
+        store = None
+    work = plan(protocol, jobs, engine, workers, past, _take_suspended(store, jobs, seed))
     if executor != "local" or not any(w.lanes for w in work):
         yield from one_net(protocol, jobs, seed, workers, executor, scheduler)
         return
@@ -179,7 +195,7 @@ def _execute(protocol: str, jobs: list[tuple[Any, int]], seed: int, workers: int
     _warm_lanes(protocol, [w for w in work if w.lanes], seed)
     if workers <= 1:  # in this process: progress after each trial
         progress: queue.SimpleQueue = queue.SimpleQueue()
-        for _, index, trial, record in _worker_items(protocol, work, seed, _Claims(work, None), progress):
+        for _, index, trial, record in _worker_items(protocol, work, seed, _Claims(work, None), progress, store):
             k = 0
             while not progress.empty():
                 k += progress.get()[1]
@@ -190,7 +206,7 @@ def _execute(protocol: str, jobs: list[tuple[Any, int]], seed: int, workers: int
     ctx = mp.get_context("fork")
     results = ctx.Queue()
     claims = _Claims(work, ctx)
-    procs = [ctx.Process(target=_worker, args=(protocol, work, seed, claims, results, init_worker), daemon=True)
+    procs = [ctx.Process(target=_worker, args=(protocol, work, seed, claims, results, init_worker, store), daemon=True)
              for _ in range(workers)]
     for p in procs:
         p.start()
@@ -236,6 +252,19 @@ class _Claims:
         with self.lock:
             return self._take(index)
 
+    def take_all(self, index: int) -> bool:
+        """Claim every trial of work unit `index` at once (a resumed engine's); False if any was taken."""
+        if self.lock is None:
+            return self._take_all(index)
+        with self.lock:
+            return self._take_all(index)
+
+    def _take_all(self, index: int) -> bool:
+        if self.next[index] != 0:
+            return False
+        self.next[index] = self.sizes[index]
+        return True
+
     def _take(self, index: int) -> int | None:
         i = self.next[index]
         if i >= self.sizes[index]:
@@ -245,14 +274,14 @@ class _Claims:
 
 
 def _worker(protocol: str, work: list[Work], seed: int, claims: _Claims, results: Any,
-            init_worker: Callable[[], None] | None) -> None:
+            init_worker: Callable[[], None] | None, store: Any) -> None:
     if init_worker is not None:
         init_worker()
     else:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what an interrupt means
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
     try:
-        for item in _worker_items(protocol, work, seed, claims, results):
+        for item in _worker_items(protocol, work, seed, claims, results, store):
             results.put(item)
     except Exception:
         results.put(("error", traceback.format_exc()))
@@ -262,9 +291,11 @@ def _worker(protocol: str, work: list[Work], seed: int, claims: _Claims, results
     os._exit(0)  # no atexit handlers of the parent's in a forked worker
 
 
-def _worker_items(protocol: str, work: list[Work], seed: int, claims: _Claims, progress_to: Any) -> Iterator[tuple]:
-    """Work through the shared list: lane units in a lane engine, others one trial at a time."""
-    from cerepro import dispatch
+def _worker_items(protocol: str, work: list[Work], seed: int, claims: _Claims, progress_to: Any,
+                  store: Any = None) -> Iterator[tuple]:
+    """Work through the shared list: lane units in a lane engine (resumed from its file, or new), others one
+    trial at a time."""
+    from cerepro import checkpoints, dispatch
     from cerepro.protocols.lanes import LaneEngine
 
     def progress(k: int) -> None:
@@ -272,17 +303,42 @@ def _worker_items(protocol: str, work: list[Work], seed: int, claims: _Claims, p
 
     for w in work:
         if w.lanes:
-            def claim(w: Work = w) -> int | None:
-                i = claims.take(w.index)
-                return None if i is None else w.trials[i]
+            def claim(u: int | None) -> int | None:
+                i = None if u is None else claims.take(u)
+                return None if i is None else work[u].trials[i]
 
-            engine = LaneEngine(protocol, w.row.config, seed, w.row.seed_key, lanes=w.width, progress=progress)
-            for trial, record in engine.run(claim):
+            if w.resume is not None:
+                if not claims.take_all(w.index):
+                    continue
+                engine, path, refill = checkpoints.Store.load(w.resume), w.resume, w.refill
+                engine.keep_only(set(w.trials))
+                engine.progress = progress
+            else:
+                engine = LaneEngine(protocol, w.row.config, seed, w.row.seed_key, lanes=w.width, progress=progress)
+                path, refill = None, w.index
+                if store is not None:
+                    path = store.new_path(w.row.config_hash(), seed, w.row.seed_key)
+            if store is not None:
+                engine.suspend = store.saver(path)
+            for trial, record in engine.run(lambda: claim(refill)):
                 yield "record", w.index, trial, record
+            if path is not None:
+                checkpoints.discard(path)
         elif claims.take(w.index) is not None:
             trial = w.trials[0]
             record = dispatch.run_trial(protocol, w.row.config, seed, w.row.seed_key, trial, progress=progress)
             yield "record", w.index, trial, record
+
+
+def _take_suspended(store: Any, jobs: list[tuple[Any, int]], seed: int) -> tuple[tuple[Any, Any], ...]:
+    """(row, checkpoints.Suspended) of the suspended engines holding some of the jobs' trials, taken over."""
+    if store is None:
+        return ()
+    by_row: dict[int, tuple[Any, set[int]]] = {}
+    for row, trial in jobs:
+        by_row.setdefault(id(row), (row, set()))[1].add(trial)
+    return tuple((row, s) for row, trials in by_row.values()
+                 for s in store.take(row.config_hash(), seed, row.seed_key, trials))
 
 
 def _warm_lanes(protocol: str, work: list[Work], seed: int) -> None:

@@ -14,8 +14,9 @@ from cerepro.ledger import Ledger, Owner
 from cerepro.text import plural
 
 
-def lines(ledger: Ledger, since_minutes: float, now: float | None = None) -> list[str]:
-    """The status of `ledger` as text lines: totals, claims, and the trials finished in the last `since_minutes`."""
+def lines(ledger: Ledger, since_minutes: float, now: float | None = None, suspended: list[dict] = ()) -> list[str]:
+    """The status of `ledger` as text lines: totals, claims, the trials finished in the last `since_minutes`, and
+    the `suspended` lane engines of the folder (checkpoints.Store.suspended)."""
     now = time.time() if now is None else now
     total, successes = ledger.totals()
     out = [f"{ledger.path}: {plural(total, 'finished trial')} ({successes:,} successful)"]
@@ -27,6 +28,11 @@ def lines(ledger: Ledger, since_minutes: float, now: float | None = None) -> lis
                        f"{_owner(owner)}")
     else:
         out.append("Nothing is being computed into this folder.")
+    if suspended:
+        out.append("Suspended in lanes (a run of their row goes on with them where they are):")
+        for h in suspended:
+            done = ", ".join(f"{t} at {n:,}" for t, n in sorted(h["done"].items()))
+            out.append(f"  {h['row']} (seed {h['seed']}): trials {done} sequences, saved {_clock(h['saved_at'])}")
     recent = ledger.finished_since(now - since_minutes * 60.0)
     out.append(f"Finished in the last {since_minutes:g} minutes: {plural(len(recent), 'trial')}"
                + (":" if recent else "."))

@@ -91,8 +91,12 @@ class Trial:
         self.cfg, self.trial, self.progress = cfg, trial, progress
         self.start = time.perf_counter()
         self.seed = seeding.trial_seed(seed, row_key, trial)
-        if build:  # initial weights from the trial's "init" stream
-            self.net, self.ws, self.step = models.get(cfg.model).build(self.stream("init"), cfg, *cfg.sizes())
+        if build:
+            self.net, self.ws, self.step = self.build()
+
+    def build(self) -> tuple[Any, Any, Any]:
+        """(net, workspace, step) of the trial's initial weights, drawn from its "init" stream."""
+        return models.get(self.cfg.model).build(self.stream("init"), self.cfg, *self.cfg.sizes())
 
     def stream(self, *name: str | int) -> np.random.Generator:
         """The trial's random stream of that name (seeding.stream)."""

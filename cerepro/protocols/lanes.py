@@ -357,6 +357,7 @@ class LaneEngine:
         self.M_hid, self.M_out, self.z_reset = probe.net.M_hid, probe.net.M_out, probe.ws.z_reset
         self.portable = not (noalias and NOALIAS)
         self.L = lanes
+        self.suspend: Callable[[LaneEngine], None] | None = None
         self._allocate(lanes, 1, 1, cfg.check_set_size if protocol == "online" and cfg.stop == "st1st2" else 1)
 
     # -- lane arrays ------------------------------------------------------------------------------------------
@@ -442,9 +443,10 @@ class LaneEngine:
     def _begin(self, k: int, trial: int) -> None:
         """Lane k starts a trial: the one-net trial's initial weights, streams, window, check set."""
         cfg = self.cfg
-        tr = Trial(cfg, self.seed, self.row_key, trial, None)
-        self.nets.W_hid[..., k] = tr.net.W_hid
-        self.nets.W_out[..., k] = tr.net.W_out
+        tr = Trial(cfg, self.seed, self.row_key, trial, None, build=False)  # its streams; the lane holds its net
+        net = tr.build()[0]
+        self.nets.W_hid[..., k] = net.W_hid
+        self.nets.W_out[..., k] = net.W_out
         self.st[k] = np.zeros(1, dtype=LANE)[0]
         self.st[k]["phase"], self.st[k]["cap"], self.st[k]["lr"] = TRAIN, cfg.max_sequences, cfg.lr
         self.win_err[k], self.win_wrong[k] = 0.0, 0
@@ -548,24 +550,56 @@ class LaneEngine:
         record = self._record(k)
         trial = claim()
         if trial is None:
-            lane["phase"] = IDLE
-            self.trials[k] = None
-            self.nets.W_hid[..., k] = 0.0
-            self.nets.W_out[..., k] = 0.0
+            self._idle(k)
         else:
             self._begin(k, trial)
         return record
 
+    def _idle(self, k: int) -> None:
+        self.st[k]["phase"] = IDLE
+        self.trials[k] = None
+        self.nets.W_hid[..., k] = 0.0
+        self.nets.W_out[..., k] = 0.0
+
     def _harvest_curve_block(self, k: int, n: int) -> None:
         self.trials[k].curve.append(self.curve[k, :n].copy())
 
+    # -- suspending (cerepro/checkpoints.py) ----------------------------------------------------------------
+
+    def in_flight(self) -> dict[int, int]:
+        """The trials in the lanes, unfinished: trial -> training sequences done."""
+        return {lt.tr.trial: int(self.st[k]["done"]) for k, lt in enumerate(self.trials) if lt is not None}
+
+    def keep_only(self, trials: set[int]) -> None:
+        """Empty the lanes of the trials not in `trials` (a resumed engine whose trials finished meanwhile)."""
+        for k, lt in enumerate(self.trials):
+            if lt is not None and lt.tr.trial not in trials:
+                self._idle(k)
+                self.h.busy[k] = False  # its sequence in progress ends here (a trial that finishes ends none)
+
+    def __getstate__(self) -> dict:
+        """Everything of a suspended engine (between two calls of the kernel) but its callbacks."""
+        return {**self.__dict__, "progress": None, "suspend": None}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self.nets = LK.Lanes(*pack(list(self.nets)))  # pickling copied each array on its own: packed again
+        self.work = LK.LaneWork(*pack(list(self.work)))
+        self.h = Hot(*pack(list(self.h)))
+
+    # -- the loop ---------------------------------------------------------------------------------------------
+
     def run(self, claim: Callable[[], int | None]) -> Iterator[tuple[int, dict]]:
-        """Train trials taken from claim() (None: no more) until all are done; yield (trial, record) as they end."""
-        for k in range(self.L):
+        """Train trials taken from claim() (None: no more) until all are done; yield (trial, record) as they end.
+
+        A resumed engine (unpickled) goes on with the trials in its lanes and fills its idle lanes by claim().
+        `self.suspend`, if set, is called after every kernel call whose lanes are consistent (the engine may be
+        pickled there; cerepro/checkpoints.py decides when)."""
+        for k in np.flatnonzero(self.st["phase"] == IDLE):
             trial = claim()
             if trial is None:
                 break
-            self._begin(k, trial)
+            self._begin(int(k), trial)
         while True:
             busy = np.flatnonzero(self.st["phase"] != IDLE)
             if busy.size == 0:
@@ -589,6 +623,8 @@ class LaneEngine:
                 if record is not None:
                     record["wall_s"] = lt.wall
                     yield lt.tr.trial, record
+            if self.suspend is not None:
+                self.suspend(self)
 
 
 def _only_at_end(mask: np.ndarray, lengths: np.ndarray) -> None:
