@@ -42,6 +42,7 @@ class Row:
     config: BaseRow
     paper: dict[str, Any] | None  # match criteria into cerepro/paper/tables.yaml
     spec: BaseRow | None = None  # the settings as the spec has them, before --trials/--max-sequences (None: `config`)
+    skip: frozenset[int] = frozenset()  # trials a run leaves out: final in the ledger at another cap (explain --scale bound)
 
     @property
     def seed_key(self) -> str:

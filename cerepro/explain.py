@@ -165,7 +165,8 @@ def rounds(rows: tuple[Row, ...], out_dir: Path, seed: int,
             for row in rows:
                 done = _done(ledger, row, seed)
                 records = [done[t] for t in sorted(done) if t < row.config.trials]
-                if len(records) < row.config.trials and not settled(ledger, row, records):
+                left = [t for t in range(row.config.trials) if t not in done and t not in row.skip]
+                if left and not settled(ledger, row, records):
                     todo.append(dataclasses.replace(row, config=dataclasses.replace(row.config, trials=min(k, row.config.trials))))
         finally:
             ledger.close()
@@ -189,7 +190,8 @@ def bound_rows(rows: tuple[Row, ...], screen: hyp.Screen, out_dir: Path, seed: i
     already out of reach or without open trials are left out, and so are rows whose failures would not decide
     them below the paper's cap (run those with --scale paper --until-decided). Earlier successes that stop
     before the new cap are recorded under the new configuration instead of being run again (a success's record
-    does not depend on the cap)."""
+    does not depend on the cap); those that stop beyond it are not run again either (Row.skip: the trial would
+    only fail at the new cap, where its success is already final)."""
     ledger = Ledger(out_dir / "ledger.sqlite")
     out, paper_only, adopted = [], [], 0
     try:
@@ -206,13 +208,16 @@ def bound_rows(rows: tuple[Row, ...], screen: hyp.Screen, out_dir: Path, seed: i
                 hrow.config, max_sequences=min(row.config.max_sequences, hyp.round_up(cap[0] + uncounted)),
                 trials=min(cap[1], row.config.trials), paper_cap=full.config.paper_cap or full.config.max_sequences))
             done = _done(ledger, bound, seed)
-            taken = {}
+            taken, beyond = {}, set()
             for t, tried in known.items():
-                wins = [r for r, _ in tried if r["success"] and r["sequences"] + uncounted <= bound.config.max_sequences]
+                wins = [r for r, _ in tried if r["success"]]
                 if t < cap[1] and t not in done and wins:
-                    taken[t] = wins[0]
+                    if wins[0]["sequences"] + uncounted <= bound.config.max_sequences:
+                        taken[t] = wins[0]
+                    else:
+                        beyond.add(t)
             adopted += _record(ledger, bound, seed, taken, version, protocol)
-            out.append(bound)
+            out.append(dataclasses.replace(bound, skip=frozenset(beyond)))
     finally:
         ledger.close()
     return tuple(out), paper_only, adopted
@@ -225,8 +230,8 @@ def _label(row: Row) -> str:
 def _bounding_cap(known: dict[int, list[tuple[dict, int]]], full: Row) -> tuple[int | None, int] | None:
     """(cap, trials) of the cheapest bound run of `full`: a cap in the records' count, and a trial count n, such
     that if every trial of range(n) that the run would compute fails at the cap, `full` is out of reach. A run
-    computes every trial of range(n) except those the ledger already has at that cap and successes that stop
-    before it (taken over). Candidates: each lower cap the configuration already ran at (more trials there),
+    computes every trial of range(n) except those the ledger already has at that cap and the successes (taken
+    over if they stop before it, else left out: a success is final at any cap). Candidates: each lower cap the configuration already ran at (more trials there),
     and the lowest cap at which the next open trials (as many as the paper's success rate allows to fail, plus
     BOUND_MARGIN) would do; the cheaper in trials x cap wins, the higher cap on a tie. (None, n) if not even
     failures at the paper's cap would close it; None if it is out of reach already or has no open trial."""
@@ -241,8 +246,8 @@ def _bounding_cap(known: dict[int, list[tuple[dict, int]]], full: Row) -> tuple[
     allowed = planned if ref_pct is None else failures_allowed(ref_pct, planned)
     margin_n = open_trials[: allowed + BOUND_MARGIN][-1] + 1
 
-    def computed(c: int, n: int) -> list[int]:  # the trials a run at cap c with n trials computes
-        return [t for t in range(n) if not any(c_run == c or (r["success"] and r["sequences"] <= c) for r, c_run in known.get(t, []))]
+    def computed(c: int, n: int) -> list[int]:  # the trials a run at cap c with n trials computes (a success is final)
+        return [t for t in range(n) if not any(c_run == c or r["success"] for r, c_run in known.get(t, []))]
 
     def closes(c: int, n: int) -> bool:
         failing = {t: [*known.get(t, []), ({"success": False, "sequences": c}, c)] for t in computed(c, n)}
@@ -263,6 +268,14 @@ def _bounding_cap(known: dict[int, list[tuple[dict, int]]], full: Row) -> tuple[
         return None, margin_n
     _, _, c, n = min(options)
     return c, n
+
+
+def _beyond(known: dict[int, list[tuple[dict, int]]], row: Row, done: dict[int, dict]) -> list[dict]:
+    """The trials of `row` it did not run because they succeed only beyond its cap (Row.skip), as what they are
+    at that cap: failures."""
+    cap = row.config.max_sequences
+    return [{"trial": t, "outcome": "cap", "success": False, "sequences": cap} for t in range(row.config.trials)
+            if t not in done and any(r["success"] and r["sequences"] + row.config.uncounted() > cap for r, _ in known.get(t, []))]
 
 
 def _still_open(screen: hyp.Screen, seed: int) -> Callable[[Ledger, Row, list[dict]], bool]:
@@ -297,16 +310,18 @@ def cell(ledger: Ledger, h: hyp.Hypothesis, base: Row, screen: hyp.Screen, seed:
     hrow = hyp.hypothesis_row(h, base)
     full = base if h.name == "faithful" else hrow
     configurations = _configurations(ledger, full, hrow, screen, seed)
+    known = _known(configurations, full)
     best = None
     for scale, row, done in configurations:
         records = [done[t] for t in sorted(done) if t < row.config.trials]
         if not records:
             continue
+        records += _beyond(known, row, done)
         complete = len(records) == row.config.trials or decided(records, ref_pct, row.config.trials)
         rank = (complete, scale == "paper", row.config.max_sequences, len(records))
         if best is None or rank > best[0]:
             best = (rank, scale if complete else "partial", row, records)
-    reach = _reachable_at_paper(_known(configurations, full), full)
+    reach = _reachable_at_paper(known, full)
     if best is None:
         return {**entry, "status": "not run", "verdict": "not run", "reachable": reach}
     _, scale, row, records = best

@@ -4,6 +4,7 @@ rebuilt from the ledger alone (docs/hypotheses.md)."""
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 from pathlib import Path
 
@@ -11,8 +12,8 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from cerepro import cli, config, explain, hypotheses as hyp
-from cerepro.ledger import Ledger
+from cerepro import cli, config, explain, runner, hypotheses as hyp
+from cerepro.ledger import Ledger, Owner
 from cerepro.models import lstm97
 from cerepro.models.common import Net
 from cerepro.models.lstm97 import reference as lstm97_reference
@@ -502,6 +503,26 @@ def test_a_bound_row_runs_the_next_open_trials_at_the_lowest_cap_that_can_close_
     _assert_settings_stored(tmp_path, row, exp)  # a row whose trials all succeed below its cap shows the cap nowhere else
     cell = next(c for c in explain.matrix(tmp_path, HYPS, SCREEN, [exp])["cells"] if c["hypothesis"] == "no-output-derivative")
     assert cell["scale"] == "partial" and cell["reachable"]  # the bound row has 1 of its 7 trials
+
+
+def test_a_bound_row_leaves_out_a_success_beyond_its_cap(tmp_path):
+    """Trial 0 succeeded after 250,000 sequences at the paper's cap, trial 1 failed a smoke run's 30,000. The
+    bound cap that closes the row with six more failures (trials 1-6) lies below 250,000: trial 0 would only
+    fail there, and its success is final, so the bound run leaves it out (Row.skip) instead of running it again."""
+    exp = EXPS["exp6a"]
+    base = hyp.lstm_rows(exp)[0]
+    h = hyp.hypothesis_row(BY_NAME["no-output-derivative"], base)
+    smoke = dataclasses.replace(h, config=dataclasses.replace(h.config, max_sequences=30_000))
+    row, adopted, reach = _bound_case(tmp_path, [(h, 0, True, 250_000), (smoke, 1, False, 30_000)])
+    cap = row.config.max_sequences
+    assert cap < 250_000 and row.skip == frozenset({0}) and adopted == 0 and row.config.trials == 7
+    assert not reach({t: cap for t in range(1, 7)})  # closed without trial 0
+    (k, (first,)), = itertools.islice(explain.rounds((row,), tmp_path, exp.seed), 1)
+    ledger = Ledger(tmp_path / "ledger.sqlite")
+    jobs, _, _ = runner._claim(ledger, (first,), exp.seed, Owner.me())
+    ledger.release(Owner.me())
+    ledger.close()
+    assert k == 2 and [t for _, t in jobs] == [1]
 
 
 def test_explain_at_bound_scale_runs_rows_in_rounds_and_tables_them_with_their_cap(tmp_path):
