@@ -100,27 +100,29 @@ class Store:
 
     def forget(self, config_hash: str, seed: int, row_key: str, finished: set[int] | None = None) -> None:
         """Remove the row's files (`finished` given: only those whose trials have all finished); and files of
-        other source states older than STALE_DAYS."""
+        other source states older than STALE_DAYS, and saves cut short over an hour ago."""
         for path in self._files(config_hash, seed, row_key):
             try:
                 if finished is None or set(self.header(path)["trials"]) <= finished:
                     path.unlink()
             except (OSError, EOFError, pickle.UnpicklingError, KeyError):
                 continue
-        cutoff = time.time() - STALE_DAYS * 86400
-        for path in self.folder.glob(f"*.pkl") if self.folder.is_dir() else []:
+        stale, dead = time.time() - STALE_DAYS * 86400, time.time() - 3600
+        for path in self.folder.iterdir() if self.folder.is_dir() else []:
             try:
-                if f"-{self.source}-" not in path.name and path.stat().st_mtime < cutoff:
+                mtime = path.stat().st_mtime
+                if (path.suffix == ".pkl" and f"-{self.source}-" not in path.name and mtime < stale
+                        or path.suffix == ".tmp" and mtime < dead):  # a save cut short by a stop (one takes seconds)
                     path.unlink()
             except OSError:
                 continue
 
     def suspended(self) -> list[dict]:
-        """Every file of this source state: its header and path (for `cerepro status`)."""
+        """Every file: its header, path and whether this code can go on with it (`resumable`; for `cerepro status`)."""
         out = []
-        for path in sorted(self.folder.glob(f"*-{self.source}-*.pkl")) if self.folder.is_dir() else []:
+        for path in sorted(self.folder.glob("*.pkl")) if self.folder.is_dir() else []:
             try:
-                out.append({**self.header(path), "path": path})
+                out.append({**self.header(path), "path": path, "resumable": f"-{self.source}-" in path.name})
             except (OSError, EOFError, pickle.UnpicklingError):
                 continue
         return out

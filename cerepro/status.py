@@ -32,7 +32,8 @@ def lines(ledger: Ledger, since_minutes: float, now: float | None = None, suspen
         out.append("Suspended in lanes (a run of their row goes on with them where they are):")
         for h in suspended:
             done = ", ".join(f"{t} at {n:,}" for t, n in sorted(h["done"].items()))
-            out.append(f"  {h['row']} (seed {h['seed']}): trials {done} sequences, saved {_clock(h['saved_at'])}")
+            other = "" if h["resumable"] else " (by another state of cerepro's code: a run of this one starts them over)"
+            out.append(f"  {h['row']} (seed {h['seed']}): trials {done} sequences, saved {_clock(h['saved_at'])}{other}")
     recent = ledger.finished_since(now - since_minutes * 60.0)
     out.append(f"Finished in the last {since_minutes:g} minutes: {plural(len(recent), 'trial')}"
                + (":" if recent else "."))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import pickle
 import sqlite3
 
@@ -106,7 +107,7 @@ def test_a_file_is_taken_by_one_run_only_and_only_for_its_own_code_row_and_trial
     assert store.take(*key, {5}) == []  # none of its trials
     other = checkpoints.Store(tmp_path)
     other.source = "0" * 12  # another state of the code: not its file
-    assert other.take(*key, {0, 1}) == []
+    assert other.take(*key, {0, 1}) == [] and [h["resumable"] for h in other.suspended()] == [False]
     taken = store.take(*key, {1, 7})
     assert [(s.trials, s.lanes) for s in taken] == [((1,), 2)] and not path.exists() and taken[0].path.exists()
     assert [h["trials"] for h in store.suspended()] == [[0, 1]]
@@ -116,8 +117,13 @@ def test_a_file_is_taken_by_one_run_only_and_only_for_its_own_code_row_and_trial
     assert "Suspended in lanes" in shown and f"{row.seed_key} (seed {exp.seed}): trials 0 at " in shown
     store.forget(*key, finished={0})  # trial 1 not finished: kept
     assert taken[0].path.exists()
+    cut_short = taken[0].path.with_suffix(".tmp")
+    cut_short.write_bytes(b"")
     store.forget(*key, finished={0, 1})
-    assert not taken[0].path.exists() and store.suspended() == []
+    assert not taken[0].path.exists() and store.suspended() == [] and cut_short.exists()  # a save may be under way
+    os.utime(cut_short, (0, 0))
+    store.forget(*key, finished={0, 1})
+    assert not cut_short.exists()  # not any more
 
 
 def _ledger(path) -> dict:

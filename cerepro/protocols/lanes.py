@@ -505,7 +505,7 @@ class LaneEngine:
         """Lane k's trial record, field by field as the one-net trial loop writes it."""
         lt, lane, cfg = self.trials[k], self.st[k], self.cfg
         status, done = int(lane["status"]), int(lane["done"])
-        values = np.concatenate(lt.curve) if lt.curve else np.zeros(0)
+        values = np.concatenate(lt.curve) if lt.curve else np.zeros(0, dtype=np.float32)
         if self.protocol == "online":
             tot = self.totals[k]
             fields: dict = {"window_wrong": int(tot["wrong"])}
@@ -518,7 +518,7 @@ class LaneEngine:
                 units = int(lane["tn"]) * self.n_out
                 fields.update({"test_n": int(lane["tn"]), "test_wrong": int(lane["twrong"]),
                                "test_mae": float(lane["tsum_abs"]) / units, "test_mse": float(lane["tsum_sq"]) / units})
-            record = lt.tr.record(status, done, values.astype(np.float32), **fields)
+            record = lt.tr.record(status, done, values, **fields)
         else:
             final = {}
             if status != DIVERGED:
@@ -527,7 +527,7 @@ class LaneEngine:
                 final = {"test_ok_pct": 100.0 * n_ok / err.size, "test_max_err": float(err.max()),
                          "test_mean_err": float(err.mean())}
             online_success = status == SUCCESS
-            record = lt.tr.record(status, done - cfg.success_window if online_success else done, values.astype(np.float32),
+            record = lt.tr.record(status, done - cfg.success_window if online_success else done, values,
                                   presented=done, cell_added_at=None, **final)
         record["wall_s"] = lt.wall  # the trial's share of the engine's wall time (run() adds the last piece)
         return record
@@ -562,7 +562,7 @@ class LaneEngine:
         self.nets.W_out[..., k] = 0.0
 
     def _harvest_curve_block(self, k: int, n: int) -> None:
-        self.trials[k].curve.append(self.curve[k, :n].copy())
+        self.trials[k].curve.append(self.curve[k, :n].astype(np.float32))  # the record's precision: half the memory
 
     # -- suspending (cerepro/checkpoints.py) ----------------------------------------------------------------
 
