@@ -2,8 +2,8 @@
 same row goes on with them where they were.
 
 A lane engine (protocols/lanes.py) is pickled every EVERY_S seconds of its work to <out>/checkpoints/, one file
-per engine, named by the row's settings (config hash), the run seed, the row and the package's source (the hash
-numba_cache uses): only the same code may go on with a suspended trial. A run whose trials include some of a
+per engine, named by the row's settings (config hash), the run seed, the row and a hash of the code a trial
+depends on (TRIAL_CODE): only the same code may go on with a suspended trial. A run whose trials include some of a
 file's takes the file over (renamed, so that no other run can take it too), drops the lanes of the trials it
 does not hold, and fills them from its queue. The records are those of an uninterrupted run, bit for bit
 (tests/test_checkpoints.py), and a trial's wall time counts only the time it was trained. One-net trials are
@@ -24,6 +24,9 @@ from typing import Any, Callable, NamedTuple
 from cerepro.numba_cache import source_hash
 
 FOLDER = "checkpoints"  # inside a run's results folder
+# the code a suspended trial depends on (its arithmetic, its data, the pickled engine): a change anywhere else
+# (tables, reports, CLI, explain) keeps the suspended trials; a change here starts them over
+TRIAL_CODE = ("models", "protocols", "generators", "seeding.py", "checks.py", "errorflow.py", "checkpoints.py")
 EVERY_S = 300.0  # seconds of an engine's work between two saves: what a stopped run loses at most
 STALE_DAYS = 30
 
@@ -41,7 +44,7 @@ class Store:
 
     def __init__(self, out_dir: Path):
         self.folder = Path(out_dir) / FOLDER
-        self.source = source_hash()
+        self.source = source_hash(parts=TRIAL_CODE)
 
     @staticmethod
     def _row(config_hash: str, seed: int, row_key: str) -> str:

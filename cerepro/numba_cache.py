@@ -21,10 +21,13 @@ PACKAGE = Path(__file__).resolve().parent
 STALE_DAYS = 30  # a folder of another source state unused this long is removed (about 20 MB each)
 
 
-def source_hash(package: Path = PACKAGE) -> str:
-    """12 hex digits of the SHA-1 over every .py file of the package (relative path and contents, in order)."""
+def source_hash(package: Path = PACKAGE, parts: tuple[str, ...] | None = None) -> str:
+    """12 hex digits of the SHA-1 over every .py file of the package (relative path and contents, in order), or
+    of those under `parts` (files and folders relative to the package)."""
     digest = hashlib.sha1()
-    for path in sorted(package.rglob("*.py")):
+    files = package.rglob("*.py") if parts is None else [f for p in parts for f in
+                                                          ((package / p).rglob("*.py") if (package / p).is_dir() else [package / p])]
+    for path in sorted(files):
         digest.update(path.relative_to(package).as_posix().encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()[:12]

@@ -7,11 +7,12 @@ import dataclasses
 import json
 import os
 import pickle
+import shutil
 import sqlite3
 
 import pytest
 
-from cerepro import checkpoints, config, runner, status
+from cerepro import checkpoints, config, numba_cache, runner, status
 from cerepro.dispatch import run_trial
 from cerepro.ledger import Ledger
 from cerepro.plan import Plan
@@ -155,3 +156,19 @@ def test_a_stopped_lane_run_goes_on_from_its_files_to_the_ledger_of_an_uninterru
     assert len(_ledger(tmp_path / "whole" / "ledger.sqlite")) == 4
     assert trained(resumed) < trained(whole)  # went on: did not start the suspended trials over
     assert store.suspended() == []
+
+
+def test_suspended_trials_are_kept_through_changes_outside_the_code_a_trial_depends_on(tmp_path):
+    package = tmp_path / "pkg"
+    shutil.copytree(numba_cache.PACKAGE, package, ignore=shutil.ignore_patterns("__pycache__"))
+    trial_code = lambda: numba_cache.source_hash(package, checkpoints.TRIAL_CODE)
+    before = trial_code()
+    assert before == checkpoints.Store(tmp_path).source
+    for name in ("report.py", "cli.py", "explain.py"):
+        (package / name).write_text((package / name).read_text() + "\n# a change in what a trial does not run\n")
+    assert trial_code() == before
+    for name in ("models/lstm97/lanes.py", "protocols/lanes.py", "generators/longlag.py", "seeding.py"):
+        (package / name).write_text((package / name).read_text() + "\n# a change in what a trial runs\n")
+        changed = trial_code()
+        assert changed != before, name
+        before = changed
