@@ -172,3 +172,15 @@ def test_suspended_trials_are_kept_through_changes_outside_the_code_a_trial_depe
         changed = trial_code()
         assert changed != before, name
         before = changed
+
+
+def test_a_fresh_run_starts_the_suspended_trials_of_its_rows_over(tmp_path):
+    exp, row = _row("exp4", "lstm-T100", trials=2, max_sequences=400, test_set_size=10)
+    store = checkpoints.Store(tmp_path)
+    _engine_file(store, row, exp.seed, [0, 1])
+    assert len(store.suspended()) == 1
+    trained = lambda out, **kw: sum(e.data["sequences"] for e in runner.run(Plan(exp, (row,), exp.seed), 1, out,
+                                                                           engine="lanes", **kw) if e.kind == "progress")
+    assert trained(tmp_path, fresh=True) == trained(tmp_path / "clean") > 0  # from the start, not from the file
+    assert store.suspended() == []
+    assert _ledger(tmp_path / "ledger.sqlite") == _ledger(tmp_path / "clean" / "ledger.sqlite")
