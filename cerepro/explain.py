@@ -73,7 +73,9 @@ def runs(selected: list[tuple[config.Experiment, tuple[Row, ...]]], scale: str, 
         if not todo:
             continue
         yield "experiment", (exp.name, len(todo))
-        batches = rounds(todo, out_dir, exp.seed, settled) if scale != "paper" or until_decided else iter([(None, todo)])
+        # bound rows are few and their trials long (failures at caps of millions): a round of one trial per worker
+        step = workers if scale == "bound" else None
+        batches = rounds(todo, out_dir, exp.seed, settled, step) if scale != "paper" or until_decided else iter([(None, todo)])
         for k, batch in batches:
             label = exp.name if k is None else f"{exp.name}, up to {k} trials per row"
             yield "run", (label, runner.run(Plan(exp, batch, exp.seed), workers, out_dir, write=False, engine=engine))
@@ -152,12 +154,13 @@ def decided(records: list[dict], paper_pct: float | None, planned: int) -> bool:
 
 
 def rounds(rows: tuple[Row, ...], out_dir: Path, seed: int,
-           settled: Callable[[Ledger, Row, list[dict]], bool] | None = None) -> Iterator[tuple[int, tuple[Row, ...]]]:
-    """Screening in rounds of 2, 4, 8, ... trials per row: yields (trials, rows still to run with that many
-    trials); a row drops out as soon as it is decided (see `decided`; or `settled(ledger, row, its records)`)
-    or has all its trials."""
+           settled: Callable[[Ledger, Row, list[dict]], bool] | None = None,
+           step: int | None = None) -> Iterator[tuple[int, tuple[Row, ...]]]:
+    """Screening in rounds of 2, 4, 8, ... trials per row (`step` given: step, 2 step, 3 step, ...): yields
+    (trials, rows still to run with that many trials); a row drops out as soon as it is decided (see `decided`;
+    or `settled(ledger, row, its records)`) or has all its trials."""
     settled = settled or (lambda _, row, records: decided(records, _paper(row)[1], row.config.trials))
-    k = 2
+    k = step or 2
     while True:
         todo = []
         ledger = Ledger(out_dir / "ledger.sqlite")
@@ -173,7 +176,7 @@ def rounds(rows: tuple[Row, ...], out_dir: Path, seed: int,
         if not todo:
             return
         yield k, tuple(todo)
-        k *= 2
+        k = k + step if step else 2 * k
 
 
 BOUND_MARGIN = 4  # a bound row's new failures beyond those the paper's success rate allows (more: a lower cap)

@@ -525,9 +525,24 @@ def test_a_bound_row_leaves_out_a_success_beyond_its_cap(tmp_path):
     assert k == 2 and [t for _, t in jobs] == [1]
 
 
+def test_bound_rounds_grow_by_one_trial_per_worker_so_that_a_row_stops_at_the_trial_that_closes_it(tmp_path):
+    exp = EXPS["exp6a"]
+    row = hyp.hypothesis_row(BY_NAME["no-output-derivative"], hyp.lstm_rows(exp)[0])
+    closed_after_one = lambda ledger, r, records: len(records) >= 1
+    batches = explain.rounds((row,), tmp_path, exp.seed, closed_after_one, step=1)
+    k, (first,) = next(batches)
+    assert (k, first.config.trials) == (1, 1)  # doubling rounds would have run 2 trials here
+    ledger = Ledger(tmp_path / "ledger.sqlite")
+    ledger.add({"experiment": "exp6a", "row": row.name, "variant": row.variant, "model": "lstm97",
+                "config_hash": row.config_hash(), "run_seed": exp.seed, "trial": 0}, _record(0, False, 400), "test")
+    ledger.close()
+    assert next(batches, None) is None
+    assert [k for k, _ in itertools.islice(explain.rounds((row,), tmp_path / "none", exp.seed, step=2), 3)] == [2, 4, 6]
+
+
 def test_explain_at_bound_scale_runs_rows_in_rounds_and_tables_them_with_their_cap(tmp_path):
     """A smoke run (--max-sequences 300 lowers the bound cap): the faithful 6a row under its hyp- variant, never
-    the table's own row; 2 + BOUND_MARGIN trials in rounds of 2, 4, 8; the cell says its cap."""
+    the table's own row; 2 + BOUND_MARGIN trials in rounds of one trial per worker; the cell says its cap."""
     args = ["explain", "--hypotheses", "faithful", "--experiments", "exp6a", "--scale", "bound", "--max-sequences", "300",
             "--workers", "1", "--out", str(tmp_path)]
     result = CliRunner().invoke(cli.main, args)
