@@ -1,7 +1,7 @@
 """Suspended lane engines: the trials in a lane engine's lanes survive a stopped run, and the next run of the
 same row goes on with them where they were.
 
-A lane engine (protocols/lanes.py) is pickled every EVERY_S seconds of its work to <out>/checkpoints/, one file
+A lane engine (protocols/lanes.py) is pickled every EVERY_S seconds to <out>/checkpoints/, one file
 per engine, named by the row's settings (config hash), the run seed, the row and a hash of the code a trial
 depends on (TRIAL_CODE): only the same code may go on with a suspended trial. A run whose trials include some of a
 file's takes the file over (renamed, so that no other run can take it too), drops the lanes of the trials it
@@ -27,7 +27,7 @@ FOLDER = "checkpoints"  # inside a run's results folder
 # the code a suspended trial depends on (its arithmetic, its data, the pickled engine): a change anywhere else
 # (tables, reports, CLI, explain) keeps the suspended trials; a change here starts them over
 TRIAL_CODE = ("models", "protocols", "generators", "seeding.py", "checks.py", "errorflow.py", "checkpoints.py")
-EVERY_S = 300.0  # seconds of an engine's work between two saves: what a stopped run loses at most
+EVERY_S = 300.0  # seconds between two saves of an engine: what a stopped run loses of its trials at most
 STALE_DAYS = 30
 
 

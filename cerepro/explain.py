@@ -234,9 +234,9 @@ def _bounding_cap(known: dict[int, list[tuple[dict, int]]], full: Row) -> tuple[
     """(cap, trials) of the cheapest bound run of `full`: a cap in the records' count, and a trial count n, such
     that if every trial of range(n) that the run would compute fails at the cap, `full` is out of reach. A run
     computes every trial of range(n) except those the ledger already has at that cap and the successes (taken
-    over if they stop before it, else left out: a success is final at any cap). Candidates: each lower cap the configuration already ran at (more trials there),
-    and the lowest cap at which the next open trials (as many as the paper's success rate allows to fail, plus
-    BOUND_MARGIN) would do; the cheaper in trials x cap wins, the higher cap on a tie. (None, n) if not even
+    over if they stop before it, else left out: a success is final at any cap). Candidates: each lower cap the
+    configuration already ran at (more trials there), and the lowest cap at which the next open trials (as many
+    as the paper's success rate allows to fail, plus BOUND_MARGIN) would do; the cheaper in trials x cap wins, the higher cap on a tie. (None, n) if not even
     failures at the paper's cap would close it; None if it is out of reach already or has no open trial."""
     ref_mean, ref_pct = _paper(full)
     planned, cap = full.config.trials, full.config.max_sequences - full.config.uncounted()
