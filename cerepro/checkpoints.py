@@ -70,14 +70,15 @@ class Store:
         taken = []
         for path in self._files(config_hash, seed, row_key, self.source):
             try:
-                held = set(self.header(path)["trials"]) & trials
+                header = self.header(path)
+                held = set(header["trials"]) & trials
                 if not held:
                     continue
                 mine = self.new_path(config_hash, seed, row_key)
                 os.rename(path, mine)  # atomic: a second run looking at the same file gets FileNotFoundError
             except (OSError, EOFError, pickle.UnpicklingError, KeyError):
                 continue
-            taken.append(Suspended(mine, tuple(sorted(held)), int(self.header(mine)["lanes"])))
+            taken.append(Suspended(mine, tuple(sorted(held)), int(header["lanes"])))
             trials = trials - held
         return taken
 

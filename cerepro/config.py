@@ -44,6 +44,10 @@ class Row:
     spec: BaseRow | None = None  # the settings as the spec has them, before --trials/--max-sequences (None: `config`)
     skip: frozenset[int] = frozenset()  # trials a run leaves out: final in the ledger at another cap (explain --scale bound)
 
+    def to_run(self, done: set[int] | dict[int, Any]) -> list[int]:
+        """The trials a run of this row computes: those of range(trials) not `done` and not skipped."""
+        return [t for t in range(self.config.trials) if t not in done and t not in self.skip]
+
     @property
     def seed_key(self) -> str:
         """Trial seeds depend on the paper row, not the variant: a variant sees the faithful row's data and inits."""

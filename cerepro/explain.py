@@ -168,8 +168,7 @@ def rounds(rows: tuple[Row, ...], out_dir: Path, seed: int,
             for row in rows:
                 done = _done(ledger, row, seed)
                 records = [done[t] for t in sorted(done) if t < row.config.trials]
-                left = [t for t in range(row.config.trials) if t not in done and t not in row.skip]
-                if left and not settled(ledger, row, records):
+                if row.to_run(done) and not settled(ledger, row, records):
                     todo.append(dataclasses.replace(row, config=dataclasses.replace(row.config, trials=min(k, row.config.trials))))
         finally:
             ledger.close()
@@ -215,10 +214,10 @@ def bound_rows(rows: tuple[Row, ...], screen: hyp.Screen, out_dir: Path, seed: i
             for t, tried in known.items():
                 wins = [r for r, _ in tried if r["success"]]
                 if t < cap[1] and t not in done and wins:
-                    if wins[0]["sequences"] + uncounted <= bound.config.max_sequences:
-                        taken[t] = wins[0]
-                    else:
+                    if _beyond_cap(wins[0], bound):
                         beyond.add(t)
+                    else:
+                        taken[t] = wins[0]
             adopted += _record(ledger, bound, seed, taken, version, protocol)
             out.append(dataclasses.replace(bound, skip=frozenset(beyond)))
     finally:
@@ -236,8 +235,8 @@ def _bounding_cap(known: dict[int, list[tuple[dict, int]]], full: Row) -> tuple[
     computes every trial of range(n) except those the ledger already has at that cap and the successes (taken
     over if they stop before it, else left out: a success is final at any cap). Candidates: each lower cap the
     configuration already ran at (more trials there), and the lowest cap at which the next open trials (as many
-    as the paper's success rate allows to fail, plus BOUND_MARGIN) would do; the cheaper in trials x cap wins, the higher cap on a tie. (None, n) if not even
-    failures at the paper's cap would close it; None if it is out of reach already or has no open trial."""
+    as the paper's success rate allows to fail, plus BOUND_MARGIN) would do; the cheaper in trials x cap wins,
+    the higher cap on a tie. (None, n) if not even failures at the paper's cap would close it; None if it is out of reach already or has no open trial."""
     ref_mean, ref_pct = _paper(full)
     planned, cap = full.config.trials, full.config.max_sequences - full.config.uncounted()
     if not reachable(known, planned, cap, ref_mean, ref_pct):
@@ -276,9 +275,14 @@ def _bounding_cap(known: dict[int, list[tuple[dict, int]]], full: Row) -> tuple[
 def _beyond(known: dict[int, list[tuple[dict, int]]], row: Row, done: dict[int, dict]) -> list[dict]:
     """The trials of `row` it did not run because they succeed only beyond its cap (Row.skip), as what they are
     at that cap: failures."""
-    cap = row.config.max_sequences
-    return [{"trial": t, "outcome": "cap", "success": False, "sequences": cap} for t in range(row.config.trials)
-            if t not in done and any(r["success"] and r["sequences"] + row.config.uncounted() > cap for r, _ in known.get(t, []))]
+    return [{"trial": t, "outcome": "cap", "success": False, "sequences": row.config.max_sequences}
+            for t in range(row.config.trials)
+            if t not in done and any(r["success"] and _beyond_cap(r, row) for r, _ in known.get(t, []))]
+
+
+def _beyond_cap(record: dict, row: Row) -> bool:
+    """Whether a trial's record counts more presentations than `row`'s cap allows (at that cap it would fail)."""
+    return record["sequences"] + row.config.uncounted() > row.config.max_sequences
 
 
 def _still_open(screen: hyp.Screen, seed: int) -> Callable[[Ledger, Row, list[dict]], bool]:

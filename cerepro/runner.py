@@ -155,7 +155,7 @@ def _claim(ledger: Ledger, rows: tuple[Row, ...], seed: int, owner: Owner):
     skipped = 0
     for i, row in enumerate(rows):
         done = ledger.finished(*_group(row, seed))
-        todo = [t for t in range(row.config.trials) if t not in done and t not in row.skip]
+        todo = row.to_run(done)
         skipped += row.config.trials - len(todo)
         others, now_done = ledger.claim(*_group(row, seed), todo, owner) if todo else ({}, set())
         skipped += len(now_done)  # finished by another run since `done` was read
