@@ -9,7 +9,6 @@ terminal. Heavy modules (numba, pandas, the protocols) are imported by the comma
 from __future__ import annotations
 
 import os
-import signal
 import sys
 from pathlib import Path
 from typing import Any, Callable
@@ -17,7 +16,7 @@ from typing import Any, Callable
 import click
 from rich.console import Console
 
-from cerepro import __version__, preflight
+from cerepro import __version__, interrupts, preflight
 from cerepro.ledger import LedgerReplaced
 from cerepro.options import Finite, PerRowCount
 from cerepro.specfile import SpecError, hint
@@ -148,7 +147,7 @@ def run(experiment: str, trials, seed, workers, max_sequences, variants: str, mo
         err.print(f"[bold]{exp.title}[/]: the tables from {out_path / 'ledger.sqlite'}")
     else:
         err.print(f"[bold]{exp.title}[/]: {plural(len(plan.rows), 'row')}, seed {plan.seed}, {where}")
-    signal.signal(signal.SIGTERM, _sigterm_to_interrupt)
+    interrupts.install()
     from cerepro import runner, terminal
 
     try:
@@ -161,10 +160,6 @@ def run(experiment: str, trials, seed, workers, max_sequences, variants: str, mo
         _fail(str(exc))
     compare_args = experiment + ("" if out_dir == RESULTS else f" --out {out_dir}")
     terminal.finish(result, plan, out_path, out, err, tables_only, compare_args)
-
-
-def _sigterm_to_interrupt(signum, frame) -> None:
-    raise KeyboardInterrupt
 
 
 @main.command()
@@ -338,7 +333,7 @@ def explain(names: str, experiments: str, only_rows: str, scale: str, until_deci
                                                       plan_mod.names(only_rows, "--rows") or None, scale, trials, max_sequences))
     workers = _checked(lambda: preflight.workers(workers))
     out_path = _checked(lambda: preflight.writable(Path(out_dir)))
-    signal.signal(signal.SIGTERM, _sigterm_to_interrupt)
+    interrupts.install()
     try:
         for kind, data in ([] if tables_only else explain_mod.runs(selected, scale, workers, out_path, __version__, engine,
                                                                      until_decided, screen)):

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-from cerepro import __version__, checkpoints, scheduling, tables
+from cerepro import __version__, checkpoints, interrupts, scheduling, tables
 from cerepro.config import Row
 from cerepro.ledger import Ledger, Owner
 from cerepro.plan import Plan
@@ -221,20 +221,22 @@ def _execute(protocol: str, jobs: list[tuple[Row, int]], seed: int, workers: int
     _warm_up(protocol, jobs)
     ctx = mp.get_context("fork")
     progress_queue = ctx.Queue()
-    pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
-                                   initargs=(progress_queue, os.getpid()))
-    try:
-        pending = {pool.submit(_trial_job, protocol, row, seed, trial) for row, trial in jobs}
-        while pending:
-            finished, pending = cf.wait(pending, timeout=0.25, return_when=cf.FIRST_COMPLETED)
+    with interrupts.deferred():  # a signal stops the pool between waits, never inside one (cerepro.interrupts)
+        pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
+                                       initargs=(progress_queue, os.getpid()))
+        try:
+            pending = {pool.submit(_trial_job, protocol, row, seed, trial) for row, trial in jobs}
+            while pending:
+                interrupts.check()
+                finished, pending = cf.wait(pending, timeout=0.25, return_when=cf.FIRST_COMPLETED)
+                yield from _drain(progress_queue)
+                for fut in finished:
+                    yield fut.result()
             yield from _drain(progress_queue)
-            for fut in finished:
-                yield fut.result()
-        yield from _drain(progress_queue)
-    finally:
-        for proc in list(getattr(pool, "_processes", {}).values()):  # stop trials in flight at once
-            proc.terminate()
-        pool.shutdown(wait=True, cancel_futures=True)
+        finally:
+            for proc in list(getattr(pool, "_processes", {}).values()):  # stop trials in flight at once
+                proc.terminate()
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _warm_up(protocol: str, jobs: list[tuple[Row, int]]) -> None:

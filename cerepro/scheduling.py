@@ -17,6 +17,8 @@ import time
 import traceback
 from typing import Any, Callable, Iterator
 
+from cerepro import interrupts
+
 ENGINES = ("auto", "one", "lanes")
 MAX_LANES = 32  # lanes per engine (a worker's share of a row, at most)
 # auto: fewer trials of a row per worker than this do not pay for the lanes (make bench: lanes vs one net at
@@ -203,6 +205,12 @@ def _execute(protocol: str, jobs: list[tuple[Any, int]], seed: int, workers: int
                 yield None, None, k
             yield work[index].row, trial, record
         return
+    with interrupts.deferred():  # a signal stops the workers between waits, never inside one (cerepro.interrupts)
+        yield from _in_processes(protocol, work, seed, workers, init_worker, store)
+
+
+def _in_processes(protocol: str, work: list[Work], seed: int, workers: int, init_worker: Callable[[], None] | None,
+                  store: Any) -> Iterator[tuple[Any, Any, Any]]:
     ctx = mp.get_context("fork")
     results = ctx.Queue()
     claims = _Claims(work, ctx)
@@ -213,6 +221,7 @@ def _execute(protocol: str, jobs: list[tuple[Any, int]], seed: int, workers: int
     try:
         running = len(procs)
         while running:
+            interrupts.check()
             try:
                 item = results.get(timeout=0.25)
             except queue.Empty:
