@@ -1,7 +1,9 @@
 """What the committed results cost: CPU time per experiment, and the wall time of re-running them on P cores.
 
-Both come from the trial times the ledger holds for the rows of each results table (every trial records its
-own wall time, `wall_s`, measured on the machine that ran it). The wall time on P cores is computed, not
+Both come from the trial times the ledger holds for the rows of each results table (`seconds`: every trial
+records its CPU time, `cpu_s`, and its wall time, `wall_s`, on the machine that ran it; trials recorded before
+2026-12-05 have only the wall time, which is more than the CPU time where the machine was busier than its
+cores). The wall time on P cores is computed, not
 measured: `make all-experiments` runs one experiment after the other, each on a pool of P workers, so the
 estimate is the sum over experiments of the makespan of the greedy schedule that hands the longest trial to
 the first free worker (within 4/3 of the best possible schedule). What is still to run (`pending`) is estimated
@@ -29,8 +31,14 @@ def makespan(times: list[float], cores: int) -> float:
     return max(free)
 
 
+def seconds(record: dict[str, Any]) -> float:
+    """A trial's compute time: its CPU seconds, or its wall seconds if its record predates them."""
+    value = record.get("cpu_s")
+    return float(value if value is not None else record.get("wall_s") or 0.0)
+
+
 def trial_times(out_dir: Path, experiment: str) -> list[float]:
-    """Wall seconds of every trial of the rows in <out_dir>/<experiment>.csv: from the ledger, or (a row the
+    """Compute seconds (`seconds`) of every trial of the rows in <out_dir>/<experiment>.csv: from the ledger, or (a row the
     ledger lacks, or no ledger) the row's summed `wall_s` spread evenly over its trials."""
     table = pd.read_csv(out_dir / f"{experiment}.csv")
     ledger = Ledger.existing(out_dir / "ledger.sqlite")
@@ -38,7 +46,7 @@ def trial_times(out_dir: Path, experiment: str) -> list[float]:
         times = []
         for r in table.itertuples():
             done = ledger.done(experiment, r.row, r.variant, r.config_hash, int(r.run_seed)) if ledger else {}
-            mine = [rec["wall_s"] for t, rec in sorted(done.items()) if t < r.trials]
+            mine = [seconds(rec) for t, rec in sorted(done.items()) if t < r.trials]
             if not mine and r.trials > 0:
                 wall = 0.0 if pd.isna(r.wall_s) else float(r.wall_s)
                 mine = [wall / r.trials] * int(r.trials)
@@ -68,7 +76,7 @@ def hypotheses_summary(out_dir: Path, prefix: str, cores: tuple[int, ...] = (2, 
     if ledger is None:
         return None
     try:
-        times = ledger.wall_times(prefix)
+        times = ledger.trial_seconds(prefix)
     finally:
         ledger.close()
     if not times:
@@ -84,10 +92,10 @@ def total(entries: list[dict[str, Any]], cores: tuple[int, ...] = (2, 16, 64)) -
 
 
 def per_sequence(ledger: Ledger, experiment: str, seed: int) -> dict[tuple[str, str] | str, float]:
-    """Median wall seconds per presented sequence of the ledger's trials of an experiment: per (row, variant), and
+    """Median compute seconds (`seconds`) per presented sequence of the ledger's trials of an experiment: per (row, variant), and
     per row over every variant and configuration."""
     pooled: dict[tuple[str, str] | str, list[float]] = {}
-    cur = ledger.db.execute("SELECT row, variant, json_extract(record, '$.wall_s'), "
+    cur = ledger.db.execute("SELECT row, variant, COALESCE(json_extract(record, '$.cpu_s'), json_extract(record, '$.wall_s')), "
                             "COALESCE(json_extract(record, '$.presented'), json_extract(record, '$.sequences')) "
                             "FROM trials WHERE experiment = ? AND run_seed = ?", (experiment, seed))
     for row, variant, wall, presented in cur:

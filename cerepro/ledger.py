@@ -262,10 +262,12 @@ class Ledger:
                               (experiment, row, variant, config_hash, run_seed))
         return {trial for (trial,) in cur}
 
-    def wall_times(self, variant_prefix: str) -> list[float]:
-        """Wall seconds of every finished trial whose variant starts with `variant_prefix`, any experiment."""
-        cur = self.db.execute("SELECT record FROM trials WHERE substr(variant, 1, ?) = ?", (len(variant_prefix), variant_prefix))
-        return [float(json.loads(rec).get("wall_s") or 0.0) for (rec,) in cur]
+    def trial_seconds(self, variant_prefix: str) -> list[float]:
+        """Compute seconds of every finished trial whose variant starts with `variant_prefix`, any experiment: its
+        CPU seconds, or its wall seconds if its record predates them (cost.seconds)."""
+        cur = self.db.execute("SELECT COALESCE(json_extract(record, '$.cpu_s'), json_extract(record, '$.wall_s')) "
+                              "FROM trials WHERE substr(variant, 1, ?) = ?", (len(variant_prefix), variant_prefix))
+        return [float(value or 0.0) for (value,) in cur]
 
     def finished_since(self, since: float) -> list[dict[str, Any]]:
         """The trials finished at or after `since` (epoch seconds), oldest first: their key, record and time."""

@@ -129,10 +129,11 @@ def build(out_dir: Path, mechanism: bool = True) -> tuple[Path, list[Path]]:
         if left.get(kind, {}).get("trials"):
             untimed = left[kind]["unknown"]
             lines.append(_cost_line(f"still to run: {label} (at most{f'; {untimed:,} untimed' if untimed else ''})", left[kind]))
-    lines += ["", "CPU time is the summed wall time of the committed trials (each trial's own time in one worker on the",
-              "machine that ran it; more than its CPU time where that machine was busier than its cores). The wall",
-              "times are computed, not measured: what `make all-experiments` would take with P workers, one",
-              "experiment after the other, each trial to the first free worker, longest first (cerepro/cost.py). The",
+    lines += ["", "CPU time is the summed CPU time of the committed trials, each measured in the worker that ran it",
+              "(trials recorded before 2026-12-05 have only their wall time: more than their CPU time where that",
+              "machine was busier than its cores). The wall times are computed, not measured: what",
+              "`make all-experiments` would take with P workers, one experiment after the other, each trial to the",
+              "first free worker, longest first (cerepro/cost.py). The",
               "`still to run` lines count the trials of the specs' rows that the ledger lacks, each as if it ran to its",
               "cap at its row's median time per sequence here: an upper bound, since a trial that succeeds stops early.",
               "The hypothesis rows (`cerepro explain`) are not part of `make all-experiments`."]

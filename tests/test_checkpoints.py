@@ -17,6 +17,7 @@ from cerepro.dispatch import run_trial
 from cerepro.ledger import Ledger
 from cerepro.plan import Plan
 from cerepro.protocols import lanes
+from cerepro.protocols.common import untimed
 
 ADDING = dict(max_sequences=3000, window=50, st3_beta=0.2, abs_threshold=0.3, test_set_size=120)
 LAG = dict(max_sequences=3000, test_set_size=100)
@@ -38,7 +39,7 @@ def _row(experiment: str, name: str, **settings):
 
 
 def _strip(record: dict) -> dict:
-    return json.loads(json.dumps({k: v for k, v in record.items() if k != "wall_s"}, sort_keys=True))
+    return json.loads(json.dumps(untimed(record), sort_keys=True))
 
 
 @pytest.mark.parametrize("experiment, name, settings, stop_after",
@@ -129,7 +130,7 @@ def test_a_file_is_taken_by_one_run_only_and_only_for_its_own_code_row_and_trial
 
 def _ledger(path) -> dict:
     with sqlite3.connect(path) as db:
-        return {(row, trial): {k: v for k, v in json.loads(rec).items() if k != "wall_s"}
+        return {(row, trial): untimed(json.loads(rec))
                 for row, trial, rec in db.execute("SELECT row, trial, record FROM trials")}
 
 

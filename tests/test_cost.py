@@ -44,12 +44,19 @@ def test_the_hypothesis_rows_cost_what_their_trials_took(tmp_path):
     assert cost.hypotheses_summary(tmp_path, "hyp-") is None  # no ledger: nothing, and none created
     assert not (tmp_path / "ledger.sqlite").exists()
     ledger = Ledger(tmp_path / "ledger.sqlite")
-    for variant, trial, wall in (("hyp-a", 0, 3600.0), ("hyp-b", 0, 1800.0), ("paper", 0, 900.0)):
+    for variant, trial, timing in (("hyp-a", 0, {"wall_s": 3600.0}), ("hyp-b", 0, {"wall_s": 3000.0, "cpu_s": 1800.0}),
+                                   ("paper", 0, {"wall_s": 900.0})):
         ledger.add({"experiment": "exp6a", "row": "r", "variant": variant, "model": "lstm97", "config_hash": "h",
-                    "run_seed": 1, "trial": trial}, {"wall_s": wall}, "test")
+                    "run_seed": 1, "trial": trial}, timing, "test")
     ledger.close()
-    spent = cost.hypotheses_summary(tmp_path, "hyp-", cores=(1, 2))
+    spent = cost.hypotheses_summary(tmp_path, "hyp-", cores=(1, 2))  # CPU seconds where a record has them
     assert spent["trials"] == 2 and spent["cpu_h"] == 1.5 and spent["wall_h_1"] == 1.5 and spent["wall_h_2"] == 1.0
+
+
+def test_a_trial_costs_its_cpu_time_where_its_record_has_it_else_its_wall_time():
+    assert cost.seconds({"wall_s": 10.0, "cpu_s": 6.0}) == 6.0  # a busier machine than cores: wall > CPU
+    assert cost.seconds({"wall_s": 10.0}) == 10.0  # recorded before trials kept their CPU time
+    assert cost.seconds({"wall_s": 10.0, "cpu_s": 0.0}) == 0.0
 
 
 def test_what_is_still_to_run_is_estimated_to_the_cap_at_the_rows_time_per_sequence(tmp_path):
@@ -62,7 +69,7 @@ def test_what_is_still_to_run_is_estimated_to_the_cap_at_the_rows_time_per_seque
     ledger = Ledger(tmp_path / "ledger.sqlite")
     key = {"experiment": "exp6a", "row": row.name, "variant": row.variant, "model": "lstm97",
            "config_hash": row.config_hash(), "run_seed": exp.seed}
-    ledger.add({**key, "trial": 0}, {"wall_s": 2.0, "sequences": 1_000, "success": True}, "test")  # 2 ms a sequence
+    ledger.add({**key, "trial": 0}, {"wall_s": 5.0, "cpu_s": 2.0, "sequences": 1_000, "success": True}, "test")  # 2 ms a sequence
     ledger.add({**key, "trial": 1}, {"wall_s": 8.0, "sequences": 1_000, "presented": 2_000, "success": False}, "test")  # 4 ms
     ledger.add({**key, "config_hash": "other", "trial": 2}, {"wall_s": 3.0, "sequences": 1_000, "success": True}, "test")  # 3 ms
     ledger.close()

@@ -21,6 +21,7 @@ from cerepro.protocols.longlag import trial as longlag
 from cerepro.protocols.longlag.source import Source
 from cerepro.protocols.online import kernel as online_kernel
 from cerepro.protocols.online import trial as online
+from cerepro.protocols.common import untimed
 
 SETTINGS = [
     dict(),
@@ -127,7 +128,7 @@ def test_long_lag_end_errors_equal_evaluate():
 
 
 def _strip(record: dict) -> dict:
-    return json.loads(json.dumps({k: v for k, v in record.items() if k != "wall_s"}, sort_keys=True))
+    return json.loads(json.dumps(untimed(record), sort_keys=True))
 
 
 @pytest.mark.parametrize("experiment,row,trial,cap", [

@@ -24,7 +24,7 @@ from cerepro.models.guess import kernel as guess_kernel
 from cerepro.models.guess import reference as guess_reference
 from cerepro.models.rtrl import arch as rtrl
 from cerepro.models.rtrl.kernel import make_setup
-from cerepro.protocols.common import BaseRow
+from cerepro.protocols.common import BaseRow, untimed
 from cerepro.protocols.longlag import trial as longlag
 from cerepro.protocols.online import trial as online
 from cerepro.protocols.online.settings import OnlineRow
@@ -48,7 +48,7 @@ def table2(p: int) -> rtrl.RNNArch:
 
 
 def strip(record: dict) -> dict:
-    return {k: v for k, v in record.items() if k != "wall_s"}
+    return untimed(record)
 
 
 # ---------------------------------------------------------------- the nets and their weight counts

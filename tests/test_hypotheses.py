@@ -17,6 +17,7 @@ from cerepro.ledger import Ledger, Owner
 from cerepro.models import lstm97
 from cerepro.models.common import Net
 from cerepro.models.lstm97 import reference as lstm97_reference
+from cerepro.protocols.common import untimed
 
 HYPS, SCREEN = hyp.load()
 BY_NAME = {h.name: h for h in HYPS}
@@ -312,7 +313,7 @@ def test_a_success_does_not_depend_on_the_cap_it_stops_before(experiment, row, v
 
     def record(cap):
         cfg = dataclasses.replace(spec.config, max_sequences=cap)
-        return {k: v for k, v in run_trial(exp.protocol, cfg, exp.seed, spec.seed_key, trial).items() if k != "wall_s"}
+        return untimed(run_trial(exp.protocol, cfg, exp.seed, spec.seed_key, trial))
 
     full = record(spec.config.max_sequences)
     assert full["success"]
@@ -425,7 +426,7 @@ def test_explain_gives_the_same_trials_on_either_engine(tmp_path, monkeypatch):
         assert result.exit_code == 0, result.output
         ledger = Ledger(out / "ledger.sqlite")
         rows = ledger.db.execute("SELECT trial, record FROM trials WHERE variant = 'hyp-no-output-derivative' ORDER BY trial")
-        records[engine] = [(t, {k: v for k, v in json.loads(r).items() if k != "wall_s"}) for t, r in rows]
+        records[engine] = [(t, untimed(json.loads(r))) for t, r in rows]
         ledger.close()
     assert engines == ["one", "lanes"]
     assert len(records["one"]) == 8 and records["one"] == records["lanes"]

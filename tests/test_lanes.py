@@ -1,6 +1,6 @@
 """The lane engine (protocols/lanes.py, models/lstm97/lanes.py) against the one-net trial loop: identical records.
 
-Every case runs the same trials both ways and compares every field but wall_s. The settings are shrunk so that
+Every case runs the same trials both ways and compares every field but the timing. The settings are shrunk so that
 trials stop at different times (successes, caps, divergences), lanes are refilled from the queue, and the
 last trials run in fewer lanes (compaction); lane counts 1, 3, 8 and 32.
 """
@@ -20,6 +20,7 @@ from cerepro.models import numba_noalias, vexp
 from cerepro.models.lstm97 import lanes as LK
 from cerepro.models.packed import pack
 from cerepro.protocols import lanes
+from cerepro.protocols.common import untimed
 
 
 def _row(experiment: str, name: str, **settings):
@@ -29,7 +30,7 @@ def _row(experiment: str, name: str, **settings):
 
 
 def _same(a: dict, b: dict) -> bool:
-    strip = lambda r: json.loads(json.dumps({k: v for k, v in r.items() if k != "wall_s"}, sort_keys=True))
+    strip = lambda r: json.loads(json.dumps(untimed(r), sort_keys=True))
     return strip(a) == strip(b)
 
 
@@ -50,6 +51,7 @@ def _compare(experiment: str, name: str, trials: int, n_lanes: int, **settings) 
     assert sorted(got) == list(range(trials))
     for t in range(trials):
         assert _same(one[t], got[t]), (t, one[t], got[t])
+        assert 0 < got[t]["cpu_s"] <= got[t]["wall_s"] + 1e-3  # its share of the engine's time
     return list(one)
 
 

@@ -16,6 +16,7 @@ from cerepro.models.lstm97 import frozen_batch
 from cerepro.protocols.online import kernel
 from cerepro.protocols.online import trial as proto
 from cerepro.protocols.online.settings import OnlineRow
+from cerepro.protocols.common import untimed
 
 EXPERIMENTS = ("exp3a", "exp3b", "exp3c", "exp4", "exp5", "exp6a", "exp6b", "xor")
 ADDING = OnlineRow(task="adding", blocks=2, block_size=2, bias="all", input_gate_bias=(-3.0, -6.0), lr=0.5, max_sequences=600)
@@ -127,10 +128,17 @@ def test_same_seed_same_record_and_different_trials_differ():
     a = proto.run_trial(ADDING, 5, "exp4/test", 0)
     b = proto.run_trial(ADDING, 5, "exp4/test", 0)
     c = proto.run_trial(ADDING, 5, "exp4/test", 1)
-    for rec in (a, b, c):
-        rec.pop("wall_s")
+    a, b, c = (untimed(rec) for rec in (a, b, c))
     assert a == b
     assert a["curve"] != c["curve"]
+
+
+def test_a_record_times_its_trial_in_wall_and_cpu_seconds():
+    import time
+
+    rec = proto.run_trial(ADDING, 5, "exp4/test", 0, progress=lambda n: time.sleep(0.05))  # waits: wall, not CPU
+    reports = -(-rec["sequences"] // ADDING.chunk)
+    assert rec["wall_s"] >= 0.05 * reports and 0 < rec["cpu_s"] < rec["wall_s"] - 0.04 * reports
 
 
 def test_chunk_changes_progress_reports_not_results():
@@ -138,7 +146,7 @@ def test_chunk_changes_progress_reports_not_results():
     a = proto.run_trial(dataclasses.replace(ADDING, chunk=100), 5, "exp4/test", 0, progress=seen.append)
     b = proto.run_trial(dataclasses.replace(ADDING, chunk=5000), 5, "exp4/test", 0)
     assert sum(seen) == a["sequences"] == 600 and len(seen) > 1
-    assert {k: v for k, v in a.items() if k != "wall_s"} == {k: v for k, v in b.items() if k != "wall_s"}
+    assert untimed(a) == untimed(b)
 
 
 def test_st1st2_records_both_stops_and_summarize_reports_them():

@@ -17,6 +17,7 @@ from cerepro.generators import reber
 from cerepro.models import vexp
 from cerepro.models.lstm97 import frozen, kernel
 from cerepro.protocols.reber import success
+from cerepro.protocols.common import untimed
 
 LEDGER = Path(__file__).resolve().parent.parent / "results" / "ledger.sqlite"
 # committed trials that succeed early, one per variant of Table 1's LSTM rows: (row, variant, trial)
@@ -30,7 +31,7 @@ COMMITTED = [
 
 
 def _strip(record: dict) -> dict:
-    return json.loads(json.dumps({k: v for k, v in record.items() if k != "wall_s"}, sort_keys=True))
+    return json.loads(json.dumps(untimed(record), sort_keys=True))
 
 
 @pytest.mark.parametrize("name,variant,trial", COMMITTED)

@@ -10,6 +10,7 @@ import pytest
 
 from cerepro import config, runner, scheduling
 from cerepro.plan import Plan
+from cerepro.protocols.common import untimed
 
 
 def _rows(experiment: str, **settings):
@@ -54,7 +55,7 @@ def test_idle_fraction():
 
 def _ledger_records(path) -> dict:
     with sqlite3.connect(path) as db:
-        return {(row, trial): {k: v for k, v in json.loads(rec).items() if k != "wall_s"}
+        return {(row, trial): untimed(json.loads(rec))
                 for row, trial, rec in db.execute("SELECT row, trial, record FROM trials")}
 
 

@@ -1,4 +1,4 @@
-"""Re-run committed trials from the ledger's seeds and compare the records field by field (all but wall_s).
+"""Re-run committed trials from the ledger's seeds and compare the records field by field (all but their timing).
 
 The proof that a change kept every number: `python tools/recompute.py` picks, for every row configuration in
 results/ledger.sqlite whose cheapest trial took at most --max-wall seconds, that trial (plus the rows named in
@@ -24,6 +24,7 @@ from cerepro import config, hypotheses
 from cerepro.config import SpecError
 from cerepro.dispatch import run_trial
 from cerepro.models import MODELS
+from cerepro.protocols.common import untimed
 
 
 # (experiment, row, variant) re-run even if slower than --max-wall: the protocols and models nothing cheaper covers
@@ -82,7 +83,9 @@ def close(now, then, path: str = "") -> bool:
     from cerepro.protocols.errorflow import CHECK_LIMITS
 
     if isinstance(now, dict) and isinstance(then, dict):
-        return now.keys() == then.keys() and all(close(now[k], then[k], f"{path}.{k}") for k in now if k != "wall_s")
+        if not path:  # the record itself: its timing differs between runs
+            now, then = untimed(now), untimed(then)
+        return now.keys() == then.keys() and all(close(now[k], then[k], f"{path}.{k}") for k in now)
     if isinstance(now, list) and isinstance(then, list):
         return len(now) == len(then) and all(close(a, b, path) for a, b in zip(now, then))
     if isinstance(now, float) and isinstance(then, float):
@@ -94,7 +97,7 @@ def close(now, then, path: str = "") -> bool:
 
 
 def _canonical(record: dict) -> str:
-    return json.dumps({k: v for k, v in record.items() if k != "wall_s"}, sort_keys=True)
+    return json.dumps(untimed(record), sort_keys=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -135,8 +138,8 @@ def main(argv: list[str] | None = None) -> int:
             rounded += 1
             continue
         differ += 1
-        keys = sorted(set(now) | set(record) - {"wall_s"})
-        diffs = [k for k in keys if k != "wall_s" and json.dumps(now.get(k)) != json.dumps(record.get(k))]
+        keys = sorted(set(untimed(now)) | set(untimed(record)))
+        diffs = [k for k in keys if json.dumps(now.get(k)) != json.dumps(record.get(k))]
         print(f"DIFF  {label}: " + "; ".join(f"{k}: ledger {record.get(k)!r} now {now.get(k)!r}"[:200] for k in diffs),
               flush=True)
     print(f"{checked} trials re-computed: {checked - differ - rounded} identical, "

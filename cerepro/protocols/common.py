@@ -83,13 +83,21 @@ def experiment(name: str) -> Any:
     return _EXPERIMENTS[0](name)
 
 
+TIMING = ("wall_s", "cpu_s")  # a record's wall and CPU seconds (the trial's thread): all that differs between runs
+
+
+def untimed(record: dict) -> dict:
+    """The record without its timing: what every run of the trial gives alike."""
+    return {k: v for k, v in record.items() if k not in TIMING}
+
+
 class Trial:
     """One trial of a row: its seed and named streams, its net, the block loop with progress, its record."""
 
     def __init__(self, cfg: BaseRow, seed: int, row_key: str, trial: int, progress: Callable[[int], None] | None = None,
                  build: bool = True):
         self.cfg, self.trial, self.progress = cfg, trial, progress
-        self.start = time.perf_counter()
+        self.start, self.cpu_start = time.perf_counter(), time.thread_time()
         self.seed = seeding.trial_seed(seed, row_key, trial)
         if build:
             self.net, self.ws, self.step = self.build()
@@ -116,12 +124,13 @@ class Trial:
         return status, done
 
     def record(self, status: int, sequences: int, curve_of: np.ndarray | None = None, **fields: Any) -> dict:
-        """The trial record: outcome, sequences to success (or to the cap), the protocol's fields, wall time and
-        the learning curve of the per-sequence values `curve_of` (none if None)."""
+        """The trial record: outcome, sequences to success (or to the cap), the protocol's fields, its timing
+        (TIMING) and the learning curve of the per-sequence values `curve_of` (none if None)."""
         outcome = OUTCOMES.get(status, "cap")
         record = {"trial": self.trial, "seed": self.seed, "outcome": outcome, "success": outcome == "success",
                   "sequences": sequences, "reason": "NaN/inf in outputs" if outcome == "diverged" else "", **fields}
         record["wall_s"] = time.perf_counter() - self.start
+        record["cpu_s"] = time.thread_time() - self.cpu_start
         if curve_of is not None:
             record["curve"] = curve(curve_of)
         return record

@@ -157,7 +157,7 @@ def unit_weights(cfg: ErrorFlowRow) -> dict[str, np.ndarray]:
 
 def run_trial(cfg: ErrorFlowRow, seed: int, row_key: str, trial: int, progress: Callable[[int], None] | None = None) -> dict:
     """Measure the error flow of one net (one input sequence); return the trial record."""
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.thread_time()
     tseed = seeding.trial_seed(seed, row_key, trial)
     lags = ef.lag_grid(cfg.max_lag, cfg.lag_points)
     x = drive(cfg, seeding.stream(tseed, "input"))
@@ -197,7 +197,8 @@ def run_trial(cfg: ErrorFlowRow, seed: int, row_key: str, trial: int, progress: 
                       cells={k: flow[k] for k in flow if k.startswith(ef.LSTM_GRADIENTS)})
     failed = _failed(checks)
     record.update(checks=checks, success=not failed, outcome="checked" if not failed else "check failed",
-                  reason="; ".join(failed), length=int(x.shape[0]), wall_s=time.perf_counter() - start)
+                  reason="; ".join(failed), length=int(x.shape[0]), wall_s=time.perf_counter() - start,
+                  cpu_s=time.thread_time() - cpu_start)
     return _plain(record)
 
 

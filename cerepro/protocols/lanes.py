@@ -322,8 +322,9 @@ def advance(nets, w, setup, st, h, data, chk, stop, win_err, win_wrong, totals, 
 class _LaneTrial:
     """What the Python side keeps of the trial in a lane."""
 
-    def __init__(self, tr: Trial, source, curve: list, wall: float):
-        self.tr, self.source, self.curve, self.wall = tr, source, curve, wall
+    def __init__(self, tr: Trial, source, curve: list):
+        self.tr, self.source, self.curve = tr, source, curve
+        self.wall = self.cpu = 0.0  # the trial's share of the engine's wall and CPU seconds
         self.test_source = None
         self.test_left = 0
         self.test_at = 0
@@ -452,7 +453,7 @@ class LaneEngine:
         self.win_err[k], self.win_wrong[k] = 0.0, 0
         self.totals[k] = np.zeros(1, dtype=OK.TOTALS)[0]
         source = longlag.Source(cfg, tr.stream("train")) if self.protocol == "longlag" else None
-        self.trials[k] = _LaneTrial(tr, source, [], 0.0)
+        self.trials[k] = _LaneTrial(tr, source, [])
         if self.protocol == "online" and cfg.stop == "st1st2":
             check = online.tests(online.draw(cfg, tr.stream("check"), cfg.check_set_size))
             self._load("chk", k, check.x_index if self.one_hot else check.x_dense, check.lengths, check.end_target)
@@ -529,7 +530,7 @@ class LaneEngine:
             online_success = status == SUCCESS
             record = lt.tr.record(status, done - cfg.success_window if online_success else done, values,
                                   presented=done, cell_added_at=None, **final)
-        record["wall_s"] = lt.wall  # the trial's share of the engine's wall time (run() adds the last piece)
+        record["wall_s"], record["cpu_s"] = lt.wall, lt.cpu  # the trial's share of the engine's time (run() adds the last piece)
         return record
 
     def _resolve(self, k: int, claim: Callable[[], int | None]) -> dict | None:
@@ -607,21 +608,23 @@ class LaneEngine:
             if busy.size <= self.L // 2 and self.L > 4:
                 self._compact()
                 busy = np.flatnonzero(self.st["phase"] != IDLE)
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.thread_time()
             trained = advance(self.nets, self.work, self.setup, self.st, self.h, self.data, self.chk, self.stop, self.win_err,
                               self.win_wrong, self.totals, self.curve, self.test_err, MAX_TICKS, self.portable)
-            share = (time.perf_counter() - t0) / busy.size
+            wall, cpu = (time.perf_counter() - t0) / busy.size, (time.thread_time() - c0) / busy.size
             for k in busy:
-                self.trials[k].wall += share
+                self.trials[k].wall += wall
+                self.trials[k].cpu += cpu
             if self.progress is not None and trained:
                 self.progress(int(trained))
             for k in np.flatnonzero(self.st["phase"] == WAIT):
                 lt = self.trials[k]
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), time.thread_time()
                 record = self._resolve(int(k), claim)  # the lane's data: charged to its trial
                 lt.wall += time.perf_counter() - t0
+                lt.cpu += time.thread_time() - c0
                 if record is not None:
-                    record["wall_s"] = lt.wall
+                    record["wall_s"], record["cpu_s"] = lt.wall, lt.cpu
                     yield lt.tr.trial, record
             if self.suspend is not None:
                 self.suspend(self)
