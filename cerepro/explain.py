@@ -94,11 +94,15 @@ def prepare(out_dir: Path, rows: tuple[Row, ...], seed: int, version: str, proto
     A trial of the same configuration (config hash) recorded under another variant name, e.g. the `output-bias`
     variant of tasks/exp1.yaml, is the trial this row would compute (trial seeds depend on the paper row, not the
     variant): it is recorded again under the hypothesis's variant instead of being re-run, with the row's
-    settings (`_adopt`). A screening row whose paper-scale row is complete in the ledger is not run."""
+    settings (`_adopt`). A screening row whose paper-scale row is complete in the ledger is not run, and of rows
+    that coincide (two hypotheses that set a row the same way) only the first."""
     ledger = Ledger(out_dir / "ledger.sqlite")
-    adopted, todo = 0, []
+    adopted, todo, planned = 0, [], set()
     try:
         for row in rows:
+            if (row.name, row.config_hash()) in planned:
+                continue  # another hypothesis sets this row the same way: its run serves both (_same_configuration)
+            planned.add((row.name, row.config_hash()))
             full = hyp.at_spec_scale(row)
             adopted += _adopt(ledger, full, seed, version, protocol)
             if row.config != full.config:
@@ -193,9 +197,10 @@ def bound_rows(rows: tuple[Row, ...], screen: hyp.Screen, out_dir: Path, seed: i
     them below the paper's cap (run those with --scale paper --until-decided). Earlier successes that stop
     before the new cap are recorded under the new configuration instead of being run again (a success's record
     does not depend on the cap); those that stop beyond it are not run again either (Row.skip: the trial would
-    only fail at the new cap, where its success is already final)."""
+    only fail at the new cap, where its success is already final). Trials of the bound configuration under
+    another variant name are recorded under this one (`_adopt`), and rows that coincide run once."""
     ledger = Ledger(out_dir / "ledger.sqlite")
-    out, paper_only, adopted = [], [], 0
+    out, paper_only, adopted, planned = [], [], 0, set()
     try:
         for row in rows:
             full, hrow, known = _planned_known(ledger, row, screen, seed)
@@ -209,6 +214,10 @@ def bound_rows(rows: tuple[Row, ...], screen: hyp.Screen, out_dir: Path, seed: i
             bound = dataclasses.replace(hrow, spec=full.config, config=dataclasses.replace(
                 hrow.config, max_sequences=min(row.config.max_sequences, hyp.round_up(cap[0] + uncounted)),
                 trials=min(cap[1], row.config.trials), paper_cap=full.config.paper_cap or full.config.max_sequences))
+            if (bound.name, bound.config_hash()) in planned:
+                continue  # another hypothesis sets this row the same way: its run serves both (_same_configuration)
+            planned.add((bound.name, bound.config_hash()))
+            adopted += _adopt(ledger, bound, seed, version, protocol)
             done = _done(ledger, bound, seed)
             taken, beyond = {}, set()
             for t, tried in known.items():
@@ -473,7 +482,9 @@ def to_markdown(doc: dict[str, Any], figure_name: str | None = None, docs: str =
              "the trials' failures leave the configuration out of reach at paper scale; reduced), `dK/N` = decided after",
              "K of N planned trials (screening stops a row once its failures rule out a match; the success rate shown is",
              "over the K trials run), `p` = partial (not every planned trial has run), `n/a` = the hypothesis changes",
-             "nothing in this row, `-` = not run yet.", ""]
+             "nothing in this row, `-` = not run yet. Configurations that set a row alike (the same settings, e.g.",
+             "gate-biases and output-gate-bias on the adding rows, whose input gates the paper biases) share its trials",
+             "at every cap, and so do the experiments' own variant rows with those settings.", ""]
     if figure_name:
         lines += [f"![hypotheses x rows]({figure_name})", ""]
     lines += ["## Score", "",
@@ -615,18 +626,26 @@ def _heat_map(doc: dict[str, Any], path: Path) -> bool:
 
 def _configurations(ledger: Ledger, full: Row, hrow: Row, screen: hyp.Screen, seed: int) -> list[tuple[str, Row, dict[int, dict]]]:
     """(scale, row, its finished trials) for every configuration of one (hypothesis, paper row) the ledger may hold:
-    the paper-scale row `full`, the screening row, and the lower caps of reduced, smoke or `bound` runs under either
-    variant name (`hrow`'s is hyp-faithful for the faithful row); each configuration once."""
+    the paper-scale row `full`, the screening row, and the lower caps of reduced, smoke or `bound` runs (named as
+    `full` or as `hrow`, which is hyp-faithful for the faithful row); each configuration once, with its trials
+    under any variant name (`_same_configuration`)."""
     rows = [("paper", full), ("screen", hyp.screen_row(hrow, screen))]
     for named in {full.variant: full, hrow.variant: hrow}.values():
         rows += [("reduced", r) for r in _reduced_configs(ledger, named, full, seed)]
     seen, out = set(), []
     for scale, row in rows:
-        key = (row.variant, row.config_hash())
-        if key not in seen:
-            seen.add(key)
-            out.append((scale, row, _done(ledger, row, seed)))
+        if row.config_hash() not in seen:
+            seen.add(row.config_hash())
+            out.append((scale, row, _same_configuration(ledger, row, seed)))
     return out
+
+
+def _same_configuration(ledger: Ledger, row: Row, seed: int) -> dict[int, dict]:
+    """The finished trials of `row`'s configuration under any variant name: another hypothesis that sets the row
+    the same way (output-gate-bias and gate-biases on the adding rows, whose input gates the paper biases), or
+    a variant of the experiment's spec. Their trials are the ones this row computes (the seeds depend on the
+    paper row only)."""
+    return ledger.equivalent(row.experiment, row.name, row.config_hash(), seed)
 
 
 def _known(configurations: list[tuple[str, Row, dict[int, dict]]], full: Row) -> dict[int, list[tuple[dict, int]]]:
@@ -642,15 +661,16 @@ def _known(configurations: list[tuple[str, Row, dict[int, dict]]], full: Row) ->
 
 
 def _reduced_configs(ledger: Ledger, named: Row, full: Row, seed: int) -> list[Row]:
-    """`named` (a row under some variant name) at the caps below `full`'s that the ledger holds it with, found by
-    config hash: the caps its configurations were stored with or its trials ended at."""
+    """`named` (a row under some variant name) at the caps below `full`'s that the ledger holds its configuration
+    with under any variant name, found by config hash: the caps the row's configurations were stored with or its
+    trials ended at."""
+    held = ledger.caps(named.experiment, named.name, None, seed)
     out = []
-    for config_hash, caps in ledger.caps(named.experiment, named.name, named.variant, seed).items():
-        for cap in sorted(caps):
-            row = dataclasses.replace(named, config=dataclasses.replace(named.config, max_sequences=cap,
-                                                                         paper_cap=full.config.paper_cap or full.config.max_sequences))
-            if row.config_hash() == config_hash and cap < full.config.max_sequences:
-                out.append(row)
+    for cap in sorted(set().union(*held.values())):
+        row = dataclasses.replace(named, config=dataclasses.replace(named.config, max_sequences=cap,
+                                                                     paper_cap=full.config.paper_cap or full.config.max_sequences))
+        if cap < full.config.max_sequences and row.config_hash() in held:
+            out.append(row)
     return out
 
 

@@ -292,21 +292,21 @@ class Ledger:
         with self.transaction():
             self.db.executemany(f"DELETE FROM trials WHERE {_where(GROUP)}", list(keys))
 
-    def caps(self, experiment: str, row: str, variant: str, run_seed: int) -> dict[str, set[int]]:
+    def caps(self, experiment: str, row: str, variant: str | None, run_seed: int) -> dict[str, set[int]]:
         """Config hash -> the caps it may have run under: those its stored settings name and those its trials ran
         into (sequences of trials that ended at the cap; the only trace of a configuration recorded before the
-        ledger kept settings). A caller checks a cap by the config hash it gives."""
+        ledger kept settings), under `variant` (None: any variant). A caller checks a cap by the config hash it
+        gives."""
         out: dict[str, set[int]] = {}
-        key = (experiment, row, variant, run_seed)
-        for config_hash, rec in self.db.execute(
-                "SELECT config_hash, record FROM trials WHERE experiment=? AND row=? AND variant=? AND run_seed=?", key):
+        where = "experiment=? AND row=? AND run_seed=?" + (" AND variant=?" if variant is not None else "")
+        key = (experiment, row, run_seed) + ((variant,) if variant is not None else ())
+        for config_hash, rec in self.db.execute(f"SELECT config_hash, record FROM trials WHERE {where}", key):
             record = json.loads(rec)
             out.setdefault(config_hash, set())
             if record.get("outcome") == "cap":
                 out[config_hash].add(int(record["sequences"]))
         if "configs" in self.tables:
-            for config_hash, settings in self.db.execute(
-                    "SELECT config_hash, settings FROM configs WHERE experiment=? AND row=? AND variant=? AND run_seed=?", key):
+            for config_hash, settings in self.db.execute(f"SELECT config_hash, settings FROM configs WHERE {where}", key):
                 cap = json.loads(settings).get("max_sequences")
                 if cap is not None and config_hash in out:
                     out[config_hash].add(int(cap))

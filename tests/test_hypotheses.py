@@ -252,7 +252,8 @@ def test_matrix_is_rebuilt_from_the_ledger_alone_and_matches_the_golden_file(tmp
     assert by["no-output-derivative"]["verdict"] == "differs" and by["no-output-derivative"]["success_miss"]
     assert by["jku"]["scale"] == "partial" and by["jku"]["trials"] == 3
     assert by["output-bias"]["status"] == "no meaning" and by["lr-length"]["status"] == "not run"
-    assert by["jku-reset"]["status"] == "not run"  # adopted only when explain prepares a run
+    # its trials under another variant name are the trials of its configuration: they count before any adoption
+    assert by["jku-reset"]["scale"] == "paper" and by["jku-reset"]["verdict"] == "reproduced" and by["jku-reset"]["trials"] == 20
     score = {s["hypothesis"]: s for s in doc["scores"]}
     assert (score["faithful"]["reproduced"], score["faithful"]["run"]) == (1, 1)
     assert score["no-output-derivative"]["breaks"] == ["exp6a/lstm-2x2"] and score["jku"]["partial"] == 1
@@ -260,14 +261,14 @@ def test_matrix_is_rebuilt_from_the_ledger_alone_and_matches_the_golden_file(tmp
     assert (score["output-bias"]["reproduced"], score["output-bias"]["reproduced_with_faithful"], score["output-bias"]["rows"]) == (0, 1, 1)
     assert score["no-output-derivative"]["reproduced_with_faithful"] == 0
     # at most: 15 successes at 60,000 and 5 failures at the screening cap; even if 3 of those succeed just above
-    # the cap (2 failures allowed) the mean is 1.6x the paper's 31,390: out of reach. jku (3 of 20 trials run),
-    # lr-length and jku-reset (not run) stay open; output-bias is the faithful net, reproduced.
+    # the cap (2 failures allowed) the mean is 1.6x the paper's 31,390: out of reach. jku (3 of 20 trials run)
+    # and lr-length (not run) stay open; output-bias is the faithful net, reproduced.
     assert {h: s["at_most"] for h, s in score.items()} == {"faithful": 1, "jku-reset": 1, "jku-update-at-end": 1, "jku": 1,
                                                            "output-bias": 1, "no-output-derivative": 0, "lr-length": 1}
-    assert doc["rows"] == [{"experiment": "exp6a", "row": "lstm-2x2", "run": 2, "not_run": 3,  # jku partial, two not run
-                            "reproduced_by": [{"hypothesis": "faithful", "scale": "paper"}],
-                            "open_for": ["jku-reset", "jku", "lr-length"],
-                            "closest": {"hypothesis": "faithful", "ratio": pytest.approx(39_500 / 31_390), "success_pct": 100.0,
+    assert doc["rows"] == [{"experiment": "exp6a", "row": "lstm-2x2", "run": 3, "not_run": 2,  # jku partial, lr-length not run
+                            "reproduced_by": [{"hypothesis": "faithful", "scale": "paper"}, {"hypothesis": "jku-reset", "scale": "paper"}],
+                            "open_for": ["jku", "lr-length"],
+                            "closest": {"hypothesis": "jku-reset", "ratio": pytest.approx(25_000 / 31_390), "success_pct": 100.0,
                                         "scale": "paper"}}]
     text = explain.to_markdown(doc, figure_name="figures/hypotheses.png")
     assert text == (Path(__file__).parent / "golden" / "hypotheses_6a.md").read_text()
@@ -558,3 +559,41 @@ def test_explain_at_bound_scale_runs_rows_in_rounds_and_tables_them_with_their_c
     cell = next(c for c in cell if (c["hypothesis"], c["experiment"]) == ("faithful", "exp6a"))
     assert cell["scale"] == "reduced" and cell["cap"] == 300 and cell["trials"] == 2 + explain.BOUND_MARGIN
     assert "none ok / 0% r300 d6/20" in (tmp_path / "HYPOTHESES.md").read_text()  # its failures decide it at that cap
+
+
+def test_hypotheses_that_set_a_row_alike_share_its_trials_at_every_cap(tmp_path):
+    """gate-biases and output-gate-bias set 6a alike (the paper biases its input gates): a bound run of the one
+    is the other's too. The bound plan runs the configuration once; the other's bound row takes the trials over
+    (none computed again); once the shared failures close the configuration, both are out of reach."""
+    exp = EXPS["exp6a"]
+    base = hyp.lstm_rows(exp)[0]
+    gb, ogb = (hyp.hypothesis_row(BY_NAME[n], base) for n in ("gate-biases", "output-gate-bias"))
+    assert gb.config_hash() == ogb.config_hash() and gb.variant != ogb.variant
+    planned, _ = hyp.plan((BY_NAME["gate-biases"], BY_NAME["output-gate-bias"]), exp, "bound", SCREEN)
+    both, _, _ = explain.bound_rows(planned, SCREEN, tmp_path, exp.seed, "test", exp.protocol)
+    assert [r.variant for r in both] == ["hyp-gate-biases"]  # one run for the configuration
+
+    def add(row, trials):
+        ledger = Ledger(tmp_path / "ledger.sqlite")
+        for t in trials:
+            ledger.add({"experiment": "exp6a", "row": base.name, "variant": row.variant, "model": "lstm97",
+                        "config_hash": row.config_hash(), "run_seed": exp.seed, "trial": t},
+                       _record(t, False, row.config.max_sequences), "test")
+        ledger.close()
+
+    (bound,) = both
+    add(bound, [0])
+    (theirs,), _, adopted = explain.bound_rows(planned[1:], SCREEN, tmp_path, exp.seed, "test", exp.protocol)
+    assert theirs.variant == "hyp-output-gate-bias" and theirs.config_hash() == bound.config_hash() and adopted == 1
+    ledger = Ledger(tmp_path / "ledger.sqlite")
+    jobs, _, _ = runner._claim(ledger, (theirs,), exp.seed, Owner.me())
+    ledger.release(Owner.me())
+    ledger.close()
+    assert 0 not in [t for _, t in jobs] and len(jobs) == bound.config.trials - 1
+    cells = lambda: {c["hypothesis"]: c for c in explain.matrix(tmp_path, HYPS, SCREEN, [exp])["cells"]}
+    assert cells()["output-gate-bias"] | {"hypothesis": "gate-biases", "variant": bound.variant} == cells()["gate-biases"]
+    add(bound, range(1, bound.config.trials))  # every trial of the bound run fails: the configuration is closed
+    by = cells()
+    assert not by["gate-biases"]["reachable"] and not by["output-gate-bias"]["reachable"]
+    assert by["output-gate-bias"]["cap"] == bound.config.max_sequences < base.config.max_sequences
+    assert explain.bound_rows(planned[1:], SCREEN, tmp_path, exp.seed, "test", exp.protocol)[0] == ()
