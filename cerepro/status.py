@@ -40,8 +40,14 @@ def lines(ledger: Ledger, since_minutes: float, now: float | None = None, suspen
     for t in recent:
         record = t["record"]
         out.append(f"  {_clock(t['finished_at'])} {trial_name(t['experiment'], t['row'], t['variant'])} trial {t['trial']}: "
-                   f"{outcome_text(record)}, {record.get('wall_s', 0.0):.0f} s")
+                   f"{outcome_text(record)}, {time_text(record)}")
     return out
+
+
+def time_text(record: dict) -> str:
+    """'748 s', or '748 s (512 s CPU)' where the trial waited for a busy machine (wall a tenth above its CPU time)."""
+    wall, cpu = record.get("wall_s", 0.0), record.get("cpu_s")
+    return f"{wall:.0f} s" + (f" ({cpu:.0f} s CPU)" if cpu is not None and wall > 1.1 * cpu + 1.0 else "")
 
 
 def outcome_text(record: dict) -> str:

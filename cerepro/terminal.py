@@ -58,7 +58,7 @@ def trial_line(label: str, data: dict[str, Any], total: float | None) -> str:
     row, record = data["row"], data["record"]
     of = f" of {int(total)}" if total else ""
     return (f"{status.trial_name(label, row.name, row.variant)} trial {data['trial']}: {status.outcome_text(record)}, "
-            f"{record.get('wall_s', 0.0):.0f} s ({data['done']}{of})")
+            f"{status.time_text(record)} ({data['done']}{of})")
 
 
 def finish(result: dict[str, Any], plan: Any, out_path: Path, out: Console, err: Console, tables_only: bool,
