@@ -196,8 +196,8 @@ def bound_rows(rows: tuple[Row, ...], screen: hyp.Screen, out_dir: Path, seed: i
     already out of reach or without open trials are left out, and so are rows whose failures would not decide
     them below the paper's cap (run those with --scale paper --until-decided). Earlier successes that stop
     before the new cap are recorded under the new configuration instead of being run again (a success's record
-    does not depend on the cap); those that stop beyond it are not run again either (Row.skip: the trial would
-    only fail at the new cap, where its success is already final). Trials of the bound configuration under
+    does not depend on the cap); those that stop beyond it are not run again either, nor are trials that failed
+    at a cap at least as high (Row.skip: the trial can only fail at the new cap, `_fails_at`). Trials of the bound configuration under
     another variant name are recorded under this one (`_adopt`), and rows that coincide run once."""
     ledger = Ledger(out_dir / "ledger.sqlite")
     out, paper_only, adopted, planned = [], [], 0, set()
@@ -221,12 +221,13 @@ def bound_rows(rows: tuple[Row, ...], screen: hyp.Screen, out_dir: Path, seed: i
             done = _done(ledger, bound, seed)
             taken, beyond = {}, set()
             for t, tried in known.items():
+                if t >= cap[1] or t in done:
+                    continue
                 wins = [r for r, _ in tried if r["success"]]
-                if t < cap[1] and t not in done and wins:
-                    if _beyond_cap(wins[0], bound):
-                        beyond.add(t)
-                    else:
-                        taken[t] = wins[0]
+                if wins and not _beyond_cap(wins[0], bound):
+                    taken[t] = wins[0]
+                elif any(_fails_at(r, ran_at, bound) for r, ran_at in tried):
+                    beyond.add(t)
             adopted += _record(ledger, bound, seed, taken, version, protocol)
             out.append(dataclasses.replace(bound, skip=frozenset(beyond)))
     finally:
@@ -257,8 +258,9 @@ def _bounding_cap(known: dict[int, list[tuple[dict, int]]], full: Row) -> tuple[
     allowed = planned if ref_pct is None else failures_allowed(ref_pct, planned)
     margin_n = open_trials[: allowed + BOUND_MARGIN][-1] + 1
 
-    def computed(c: int, n: int) -> list[int]:  # the trials a run at cap c with n trials computes (a success is final)
-        return [t for t in range(n) if not any(c_run == c or r["success"] for r, c_run in known.get(t, []))]
+    def computed(c: int, n: int) -> list[int]:  # the trials a run at cap c with n trials computes: not those with a
+        # success (final) or a run at c or above (a failure at a higher cap is one at c: the record does not depend on it)
+        return [t for t in range(n) if not any(c_run >= c or r["success"] for r, c_run in known.get(t, []))]
 
     def closes(c: int, n: int) -> bool:
         failing = {t: [*known.get(t, []), ({"success": False, "sequences": c}, c)] for t in computed(c, n)}
@@ -282,11 +284,18 @@ def _bounding_cap(known: dict[int, list[tuple[dict, int]]], full: Row) -> tuple[
 
 
 def _beyond(known: dict[int, list[tuple[dict, int]]], row: Row, done: dict[int, dict]) -> list[dict]:
-    """The trials of `row` it did not run because they succeed only beyond its cap (Row.skip), as what they are
-    at that cap: failures."""
+    """The trials of `row` it did not run because another run says they fail at its cap (Row.skip: `_fails_at`),
+    as what they are at that cap: failures."""
     return [{"trial": t, "outcome": "cap", "success": False, "sequences": row.config.max_sequences}
             for t in range(row.config.trials)
-            if t not in done and any(r["success"] and _beyond_cap(r, row) for r, _ in known.get(t, []))]
+            if t not in done and any(_fails_at(r, ran_at, row) for r, ran_at in known.get(t, []))]
+
+
+def _fails_at(record: dict, ran_at: int, row: Row) -> bool:
+    """Whether a trial's record, from a run at cap `ran_at` (in the records' count), says it fails at `row`'s cap:
+    it succeeded only beyond that cap, or it failed at a cap at least as high (a trial's record up to a cap does
+    not depend on the cap it runs under)."""
+    return _beyond_cap(record, row) if record["success"] else ran_at >= row.config.max_sequences - row.config.uncounted()
 
 
 def _beyond_cap(record: dict, row: Row) -> bool:

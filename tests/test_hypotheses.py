@@ -475,7 +475,7 @@ def _bound_case(tmp_path, runs):
 def test_a_bound_row_extends_a_lower_cap_run_when_that_is_cheapest(tmp_path):
     """Screened: trial 0 succeeded after 20,000 sequences, trials 1 and 2 failed the screening cap (157,000).
     Six more failures there (trials 3-8) leave the row out of reach, five do not; that costs less than the
-    next six open trials at the lowest cap that would do with six (trials 1 and 2 run again there)."""
+    next open trials at the lowest cap that would do."""
     exp = EXPS["exp6a"]
     screened = hyp.screen_row(hyp.hypothesis_row(BY_NAME["no-output-derivative"], hyp.lstm_rows(exp)[0]), SCREEN)
     cap = screened.config.max_sequences
@@ -525,6 +525,31 @@ def test_a_bound_row_leaves_out_a_success_beyond_its_cap(tmp_path):
     ledger.release(Owner.me())
     ledger.close()
     assert k == 2 and [t for _, t in jobs] == [1]
+
+
+def test_a_bound_row_leaves_out_a_failure_at_a_higher_cap(tmp_path):
+    """Trial 1 failed a smoke run at 900,000 presentations: at the bound cap, far lower, it can only fail again
+    (its record up to a cap does not depend on the cap), so the bound run leaves it out and the matrix counts it
+    as a failure there."""
+    exp = EXPS["exp6a"]
+    base = hyp.lstm_rows(exp)[0]
+    h = hyp.hypothesis_row(BY_NAME["no-output-derivative"], base)
+    high = dataclasses.replace(h, config=dataclasses.replace(h.config, max_sequences=900_000))
+    assert high.config.max_sequences < base.config.max_sequences
+    row, adopted, reach = _bound_case(tmp_path, [(high, 1, False, 900_000)])
+    cap = row.config.max_sequences
+    assert cap < 900_000 and row.skip == frozenset({1}) and adopted == 0
+    ledger = Ledger(tmp_path / "ledger.sqlite")
+    jobs, _, _ = runner._claim(ledger, (row,), exp.seed, Owner.me())
+    for t in range(row.config.trials):  # the bound run: every trial it computes fails at its cap
+        if t != 1:
+            ledger.add({"experiment": "exp6a", "row": base.name, "variant": row.variant, "model": "lstm97",
+                        "config_hash": row.config_hash(), "run_seed": exp.seed, "trial": t}, _record(t, False, cap), "test")
+    ledger.release(Owner.me())
+    ledger.close()
+    assert 1 not in [t for _, t in jobs] and len(jobs) == row.config.trials - 1
+    cell = next(c for c in explain.matrix(tmp_path, HYPS, SCREEN, [exp])["cells"] if c["hypothesis"] == "no-output-derivative")
+    assert cell["cap"] == cap and cell["trials"] == row.config.trials and cell["successes"] == 0 and not cell["reachable"]
 
 
 def test_bound_rounds_grow_by_one_trial_per_worker_so_that_a_row_stops_at_the_trial_that_closes_it(tmp_path):
