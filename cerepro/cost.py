@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cerepro.ledger import Ledger
+from cerepro.ledger import SECONDS, Ledger
 
 
 def makespan(times: list[float], cores: int) -> float:
@@ -95,13 +95,13 @@ def per_sequence(ledger: Ledger, experiment: str, seed: int) -> dict[tuple[str, 
     """Median compute seconds (`seconds`) per presented sequence of the ledger's trials of an experiment: per (row, variant), and
     per row over every variant and configuration."""
     pooled: dict[tuple[str, str] | str, list[float]] = {}
-    cur = ledger.db.execute("SELECT row, variant, COALESCE(json_extract(record, '$.cpu_s'), json_extract(record, '$.wall_s')), "
+    cur = ledger.db.execute(f"SELECT row, variant, {SECONDS}, "
                             "COALESCE(json_extract(record, '$.presented'), json_extract(record, '$.sequences')) "
                             "FROM trials WHERE experiment = ? AND run_seed = ?", (experiment, seed))
-    for row, variant, wall, presented in cur:
-        if wall and presented:
-            pooled.setdefault((row, variant), []).append(wall / presented)
-            pooled.setdefault(row, []).append(wall / presented)
+    for row, variant, spent, presented in cur:
+        if spent and presented:
+            pooled.setdefault((row, variant), []).append(spent / presented)
+            pooled.setdefault(row, []).append(spent / presented)
     return {k: float(np.median(v)) for k, v in pooled.items()}
 
 

@@ -100,9 +100,8 @@ def prepare(out_dir: Path, rows: tuple[Row, ...], seed: int, version: str, proto
     adopted, todo, planned = 0, [], set()
     try:
         for row in rows:
-            if (row.name, row.config_hash()) in planned:
-                continue  # another hypothesis sets this row the same way: its run serves both (_same_configuration)
-            planned.add((row.name, row.config_hash()))
+            if _again(row, planned):
+                continue
             full = hyp.at_spec_scale(row)
             adopted += _adopt(ledger, full, seed, version, protocol)
             if row.config != full.config:
@@ -114,6 +113,16 @@ def prepare(out_dir: Path, rows: tuple[Row, ...], seed: int, version: str, proto
     finally:
         ledger.close()
     return tuple(todo), adopted
+
+
+def _again(row: Row, planned: set[tuple[str, str]]) -> bool:
+    """Whether an earlier row of this plan has `row`'s configuration (another hypothesis that sets the row the
+    same way: its run serves both, `_same_configuration`); notes `row`'s otherwise."""
+    key = (row.name, row.config_hash())
+    if key in planned:
+        return True
+    planned.add(key)
+    return False
 
 
 def _done(ledger: Ledger, row: Row, seed: int) -> dict[int, dict]:
@@ -197,8 +206,9 @@ def bound_rows(rows: tuple[Row, ...], screen: hyp.Screen, out_dir: Path, seed: i
     them below the paper's cap (run those with --scale paper --until-decided). Earlier successes that stop
     before the new cap are recorded under the new configuration instead of being run again (a success's record
     does not depend on the cap); those that stop beyond it are not run again either, nor are trials that failed
-    at a cap at least as high (Row.skip: the trial can only fail at the new cap, `_fails_at`). Trials of the bound configuration under
-    another variant name are recorded under this one (`_adopt`), and rows that coincide run once."""
+    at a cap at least as high (Row.skip: the trial can only fail at the new cap, `_fails_at`). Trials of the
+    bound configuration under another variant name are recorded under this one (`_adopt`), and rows that
+    coincide run once (`_again`)."""
     ledger = Ledger(out_dir / "ledger.sqlite")
     out, paper_only, adopted, planned = [], [], 0, set()
     try:
@@ -214,9 +224,8 @@ def bound_rows(rows: tuple[Row, ...], screen: hyp.Screen, out_dir: Path, seed: i
             bound = dataclasses.replace(hrow, spec=full.config, config=dataclasses.replace(
                 hrow.config, max_sequences=min(row.config.max_sequences, hyp.round_up(cap[0] + uncounted)),
                 trials=min(cap[1], row.config.trials), paper_cap=full.config.paper_cap or full.config.max_sequences))
-            if (bound.name, bound.config_hash()) in planned:
-                continue  # another hypothesis sets this row the same way: its run serves both (_same_configuration)
-            planned.add((bound.name, bound.config_hash()))
+            if _again(bound, planned):
+                continue
             adopted += _adopt(ledger, bound, seed, version, protocol)
             done = _done(ledger, bound, seed)
             taken, beyond = {}, set()
@@ -639,8 +648,9 @@ def _configurations(ledger: Ledger, full: Row, hrow: Row, screen: hyp.Screen, se
     `full` or as `hrow`, which is hyp-faithful for the faithful row); each configuration once, with its trials
     under any variant name (`_same_configuration`)."""
     rows = [("paper", full), ("screen", hyp.screen_row(hrow, screen))]
+    held = ledger.caps(full.experiment, full.name, None, seed)
     for named in {full.variant: full, hrow.variant: hrow}.values():
-        rows += [("reduced", r) for r in _reduced_configs(ledger, named, full, seed)]
+        rows += [("reduced", r) for r in _reduced_configs(held, named, full)]
     seen, out = set(), []
     for scale, row in rows:
         if row.config_hash() not in seen:
@@ -669,11 +679,10 @@ def _known(configurations: list[tuple[str, Row, dict[int, dict]]], full: Row) ->
     return known
 
 
-def _reduced_configs(ledger: Ledger, named: Row, full: Row, seed: int) -> list[Row]:
+def _reduced_configs(held: dict[str, set[int]], named: Row, full: Row) -> list[Row]:
     """`named` (a row under some variant name) at the caps below `full`'s that the ledger holds its configuration
-    with under any variant name, found by config hash: the caps the row's configurations were stored with or its
-    trials ended at."""
-    held = ledger.caps(named.experiment, named.name, None, seed)
+    with under any variant name, found by config hash in `held` (Ledger.caps of the row, every variant: the caps
+    the row's configurations were stored with or its trials ended at)."""
     out = []
     for cap in sorted(set().union(*held.values())):
         row = dataclasses.replace(named, config=dataclasses.replace(named.config, max_sequences=cap,

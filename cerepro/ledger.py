@@ -73,6 +73,7 @@ CREATE TABLE IF NOT EXISTS claims (
     PRIMARY KEY (experiment, row, variant, config_hash, run_seed, trial)
 );
 """
+SECONDS = "COALESCE(json_extract(record, '$.cpu_s'), json_extract(record, '$.wall_s'))"  # a trial's compute time (cost.seconds)
 GROUP = ("experiment", "row", "variant", "config_hash", "run_seed")
 BUSY_TIMEOUT_S = 60.0
 
@@ -265,8 +266,8 @@ class Ledger:
     def trial_seconds(self, variant_prefix: str) -> list[float]:
         """Compute seconds of every finished trial whose variant starts with `variant_prefix`, any experiment: its
         CPU seconds, or its wall seconds if its record predates them (cost.seconds)."""
-        cur = self.db.execute("SELECT COALESCE(json_extract(record, '$.cpu_s'), json_extract(record, '$.wall_s')) "
-                              "FROM trials WHERE substr(variant, 1, ?) = ?", (len(variant_prefix), variant_prefix))
+        cur = self.db.execute(f"SELECT {SECONDS} FROM trials WHERE substr(variant, 1, ?) = ?",
+                              (len(variant_prefix), variant_prefix))
         return [float(value or 0.0) for (value,) in cur]
 
     def finished_since(self, since: float) -> list[dict[str, Any]]:
