@@ -17,6 +17,7 @@ import click
 from rich.console import Console
 
 from cerepro import __version__, interrupts, preflight
+from cerepro.scheduling import ENGINES
 from cerepro.ledger import LedgerReplaced
 from cerepro.options import Finite, PerRowCount
 from cerepro.specfile import SpecError, hint
@@ -25,7 +26,7 @@ from cerepro.text import plural
 EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
 RESULTS = "results"  # relative to the working folder, wherever cerepro is installed
 OUT_HELP = "Results folder (default: ./results of the working folder)."
-ENGINE = click.option("--engine", default="auto", show_default=True, type=click.Choice(["auto", "one", "lanes"]),
+ENGINE = click.option("--engine", default="auto", show_default=True, type=click.Choice(ENGINES),
                       help="One net per kernel call (trials land one by one), or a row's trials in the SIMD lanes of "
                            "one call (1997 LSTM, online and 2c rows); auto: lanes where they pay. The numbers are the same.")
 

@@ -37,8 +37,11 @@ def _encoded(seed: int, pair: int, cfg: ReberRow) -> tuple:
     return chk, as_sequences(reber.encode(train_strings, targets=cfg.targets))
 
 
-def run_trial(cfg: ReberRow, seed: int, row_key: str, trial: int, progress: Callable[[int], None] | None = None) -> dict:
-    """Train one net of a row; return its trial record (see results.py for the fields)."""
+def run_trial(cfg: ReberRow, seed: int, row_key: str, trial: int, progress: Callable[[int], None] | None = None,
+              keep_params: dict | None = None) -> dict:
+    """Train one net of a row; return its trial record (see results.py for the fields).
+
+    keep_params, if given, receives copies of the final weights ({"W_hid", "W_out"}; tools/trace_reber.py)."""
     tr = Trial(cfg, seed, row_key, trial, progress)
     train_rng, pair = tr.stream("train"), trial % cfg.set_pairs
     chk, pool = _encoded(seed, pair, cfg)
@@ -61,4 +64,6 @@ def run_trial(cfg: ReberRow, seed: int, row_key: str, trial: int, progress: Call
         return train_until_success(tr.step, tr.net, tr.ws, chunk, order, check, cfg.lr, cfg.check_every, done, seq_sse[done:], out_y)
 
     status, done = tr.run(train, cfg.chunk)
+    if keep_params is not None:
+        keep_params.update(tr.net.weights())
     return tr.record(status, done, seq_sse[:done], set_pair=pair)
