@@ -328,7 +328,7 @@ def status(out_dir: str, since_minutes: float) -> None:
 def explain(names: str, experiments: str, only_rows: str, scale: str, until_decided: bool, trials, max_sequences, workers,
             out_dir: str, tables_only: bool, as_json: bool, engine: str) -> None:
     """Test the hypotheses on every 1997 LSTM row; write <out>/HYPOTHESES.md (the matrix), its JSON and figure."""
-    from cerepro import explain as explain_mod, plan as plan_mod, terminal, views
+    from cerepro import explain as explain_mod, explain_report, plan as plan_mod, terminal, views
 
     selected, screen = _checked(lambda: explain_mod.select(plan_mod.names(names, "--hypotheses"), plan_mod.names(experiments, "--experiments"),
                                                       plan_mod.names(only_rows, "--rows") or None, scale, trials, max_sequences))
@@ -355,7 +355,7 @@ def explain(names: str, experiments: str, only_rows: str, scale: str, until_deci
         sys.exit(EXIT_INTERRUPTED)
     doc, paths = explain_mod.rebuild(out_path)
     if as_json:
-        click.echo(explain_mod.to_json(doc))
+        click.echo(explain_report.to_json(doc))
         return
     out.print(views.hypothesis_scores(doc["scores"], out.width))
     err.print("wrote " + ", ".join(str(p) for p in paths))

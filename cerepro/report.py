@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cerepro import __version__, compare, cost, explain, hypotheses
+from cerepro import __version__, compare, cost, explain_report, hypotheses
 from cerepro.catalog import Outline
 from cerepro.ledger import Ledger
 from cerepro.results import doc_link, write_atomic
@@ -203,10 +203,10 @@ def _hypotheses_section(out_dir: Path) -> list[str]:
                      f"{at_most} | {', '.join(s['fixes']) or '-'} | {', '.join(s['breaks']) or '-'} |")
     if scores and all("at_most" in s for s in scores):
         lines += ["", "`at most`: the rows a configuration could still reproduce, whatever its trials not yet run at paper scale do "
-                      "(HYPOTHESES.md). " + explain.goal_text(scores)]
+                      "(HYPOTHESES.md). " + explain_report.goal_text(scores)]
     if rows:
-        resist = explain.resisting(rows)
-        lines += ["", f"Taking for each paper row whichever tested configuration does best, {explain.reproduced(rows)} of {len(rows)} rows "
+        resist = explain_report.resisting(rows)
+        lines += ["", f"Taking for each paper row whichever tested configuration does best, {explain_report.reproduced(rows)} of {len(rows)} rows "
                       f"reproduce. Rows that resist every hypothesis run on them ({len(resist)}): {', '.join(resist) or 'none'}."]
     return lines
 

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from cerepro import cli, config, explain, runner, hypotheses as hyp
+from cerepro import cli, config, explain, explain_report, runner, hypotheses as hyp
 from cerepro.ledger import Ledger, Owner
 from cerepro.models import lstm97
 from cerepro.models.common import Net
@@ -270,7 +270,7 @@ def test_matrix_is_rebuilt_from_the_ledger_alone_and_matches_the_golden_file(tmp
                             "open_for": ["jku", "lr-length"],
                             "closest": {"hypothesis": "jku-reset", "ratio": pytest.approx(25_000 / 31_390), "success_pct": 100.0,
                                         "scale": "paper"}}]
-    text = explain.to_markdown(doc, figure_name="figures/hypotheses.png")
+    text = explain_report.to_markdown(doc, figure_name="figures/hypotheses.png")
     assert text == (Path(__file__).parent / "golden" / "hypotheses_6a.md").read_text()
 
 
@@ -325,10 +325,10 @@ def test_a_success_does_not_depend_on_the_cap_it_stops_before(experiment, row, v
 
 def test_the_goal_line_says_whether_any_configuration_can_still_reach_it():
     scores = [{"hypothesis": "a", "rows": 31, "at_most": 24}, {"hypothesis": "b", "rows": 31, "at_most": 12}]
-    assert explain.goal_text(scores) == ("No configuration can reach the goal of 25 of 31 rows any more: the most any "
+    assert explain_report.goal_text(scores) == ("No configuration can reach the goal of 25 of 31 rows any more: the most any "
                                          "could still reproduce is 24 (`a`).")
     scores[1]["at_most"] = 25
-    assert explain.goal_text(scores).startswith("Could still reach the goal of 25 of 31 rows (at most): `b` (25);")
+    assert explain_report.goal_text(scores).startswith("Could still reach the goal of 25 of 31 rows (at most): `b` (25);")
 
 
 def test_a_row_no_hypothesis_reproduces_names_its_closest_miss():
@@ -344,11 +344,11 @@ def test_a_row_no_hypothesis_reproduces_names_its_closest_miss():
     assert summary["reproduced_by"] == [] and summary["run"] == 3 and summary["not_run"] == 1
     assert summary["open_for"] == ["c", "d"]
     assert summary["closest"]["hypothesis"] == "c"  # 5 points short, |log 0.5| < |log 3|; "a" is 30 points short
-    text = "\n".join(explain._rows_markdown([summary]))
+    text = "\n".join(explain_report.rows_markdown([summary]))
     assert "| **none** | 3 | 2 | `c` 0.50x / 95% s |" in text and f"({1}): {base.experiment} {base.name}." in text
     assert "whatever their open trials do (0): none." in text
     summary["open_for"] = []
-    text = "\n".join(explain._rows_markdown([summary]))
+    text = "\n".join(explain_report.rows_markdown([summary]))
     assert f"whatever their open trials do (1): {base.experiment} {base.name}." in text
 
 
