@@ -17,9 +17,9 @@ import click
 from rich.console import Console
 
 from cerepro import __version__, interrupts, preflight
-from cerepro.scheduling import ENGINES
 from cerepro.ledger import LedgerReplaced
 from cerepro.options import Finite, PerRowCount
+from cerepro.scheduling import ENGINES
 from cerepro.specfile import SpecError, hint
 from cerepro.text import plural
 

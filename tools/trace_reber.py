@@ -33,6 +33,7 @@ from cerepro.models.common import Net
 from cerepro.models.lstm97 import reference
 from cerepro.protocols.reber import trial as reber
 
+
 def first_wrong(y: np.ndarray, legal: np.ndarray, length: int) -> int:
     """The first step t < length whose outputs y[t] (T, K) do not put the legal units legal[t] strictly on top, or -1."""
     for t in range(length):
@@ -50,7 +51,7 @@ def classify(symbols: str, w: int) -> str:
         return "final E"
     if w <= 1:
         return "start"
-    return f"after {symbols[max(w - 1, 0):w + 1]}"
+    return f"after {symbols[w - 1:w + 1]}"
 
 
 def check_strings(cfg, weights: dict[str, np.ndarray], seed: int, trial: int) -> tuple[int, collections.Counter, str]:
