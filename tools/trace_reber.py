@@ -62,9 +62,9 @@ def check_strings(cfg, weights: dict[str, np.ndarray], seed: int, trial: int) ->
     K = legal.shape[2]
     wrong: collections.Counter = collections.Counter()
     example = ""
+    net = Net.of(weights, lstm97.masks(arch))  # learn=False below: the weights are only read
     for i in range(chk.n):
         L = int(chk.lengths[i])
-        net = Net.of({k: v.copy() for k, v in weights.items()}, lstm97.masks(arch))
         y = reference.run_sequence(net, arch, x[i, :L], np.zeros((L, K)), np.zeros(L, bool), cfg.lr, learn=False,
                                    reset_activation=cfg.reset_activation)  # (L, K)
         w = first_wrong(y, legal[i], L)
