@@ -15,8 +15,9 @@ from cerepro import config, models
 from cerepro.dispatch import run_trial
 from cerepro.generators import reber
 from cerepro.models import vexp
-from cerepro.models.lstm97 import frozen, kernel
+from cerepro.models.lstm97 import kernel, unrolled
 from cerepro.protocols.reber import success
+from cerepro.protocols.reber.kernel import string_correct
 from cerepro.protocols.common import untimed
 
 LEDGER = Path(__file__).resolve().parent.parent / "results" / "ledger.sqlite"
@@ -54,7 +55,7 @@ def test_old_and_new_test_give_the_same_record(monkeypatch, name, trial, cap, fa
     exp = config.resolve("exp1")
     row = next(r for r in exp.rows if r.name == name)
     cfg = dataclasses.replace(row.config, max_sequences=cap)
-    monkeypatch.setattr(frozen, "fast_exp", lambda: fast_exp and vexp.available())
+    monkeypatch.setattr(unrolled, "shape", lambda net, shape=unrolled.shape: shape(net)[:-1] + (fast_exp and vexp.available(),))
     new = run_trial("reber", cfg, exp.seed, row.seed_key, trial)
     monkeypatch.setattr(success, "serves", lambda cfg: False)
     old = run_trial("reber", cfg, exp.seed, row.seed_key, trial)
@@ -69,28 +70,88 @@ def test_old_and_new_test_give_the_same_record(monkeypatch, name, trial, cap, fa
 ], ids=["4x1", "3x2-all-in-to-out", "g1-id-no-og", "linear-reset-0.5"])
 @pytest.mark.parametrize("fast_exp", [False, True])
 def test_frozen_forward_equals_the_one_net_step(settings, fast_exp):
-    """Every output of every step, bit for bit, on trained and untrained nets."""
+    """Every output of every step, bit for bit, on trained and untrained nets: the generated pass of the net's
+    shape (unrolled.py), with math.exp and with vexp, from the first step and from a later one."""
     exp = config.resolve("exp1")
     cfg = dataclasses.replace(next(r for r in exp.rows).config, **{"weight_range": 2.0, "output_gate_bias": None, **settings})
     rng = np.random.default_rng(5)
     strings = reber.encode([reber.embedded_reber_string(rng) for _ in range(40)])
     built = models.get("lstm97").build(rng, cfg, 7, 7)
     net, ws = built.net, built.ws
+    fast_exp = fast_exp and vexp.available()
+    first_wrong = unrolled.module(unrolled.shape(net)[:-1] + (fast_exp,)).first_wrong
     T = strings.lengths.max()
     out_y, no_x, no_t, no_mask = np.zeros((T, 7)), np.zeros((T, 0)), np.zeros((1, 7)), np.zeros(T, dtype=bool)
-    fz = frozen.frozen(*net.W_hid.shape, *net.W_out.shape, cfg.blocks * cfg.block_size)
     for n in range(strings.n):
         if n % 10 == 5:  # change the weights: a few training strings
             kernel.step(net, ws, strings.input_index[n], no_x, strings.targets[n], strings.target_mask[n], strings.lengths[n],
                         0.3, True, out_y)
         L = int(strings.lengths[n])
         kernel.step(net, ws, strings.input_index[n], no_x, no_t, no_mask, L, 0.0, False, out_y)
-        got = _frozen_outputs(net, ws.z_reset, fz, strings.input_index[n], L, fast_exp and frozen.fast_exp())
+        all_legal = np.ones((L, 7), dtype=bool)
+        got = np.zeros((L, 7))
+        assert first_wrong(net.W_hid, net.W_out, ws.z_reset, strings.input_index[n], all_legal, 0, L, got) == -1
         assert np.array_equal(got.view(np.int64), out_y[:L].view(np.int64))
+        got[:] = 0.0  # from a later start: only the steps from there on, the same bits
+        assert first_wrong(net.W_hid, net.W_out, ws.z_reset, strings.input_index[n], all_legal, L - 2, L, got) == -1
+        assert not got[:L - 2].any() and np.array_equal(got[L - 2:].view(np.int64), out_y[L - 2:L].view(np.int64))
 
 
-def _frozen_outputs(net, z_reset, fz, x_index, L, fast_exp) -> np.ndarray:
-    frozen.freeze(net, fz)
-    out = np.zeros((L, fz.y.shape[1]))
-    assert frozen.first_wrong(fz, net.setup, z_reset, x_index, np.ones((L, out.shape[1]), dtype=bool), 0, L, out, fast_exp) == -1
-    return out
+def test_first_wrong_stops_at_the_first_wrong_prediction():
+    """The step first_wrong returns is the first whose outputs do not put the legal units strictly on top
+    (kernel.string_correct's rule, checked on the outputs of the one-net step), or -1 when none is: with the
+    grammar's legal successors, and with legal sets made from the outputs (the top unit, wrong from a chosen step)."""
+    exp = config.resolve("exp1")
+    cfg = dataclasses.replace(next(r for r in exp.rows).config, weight_range=2.0)
+    rng = np.random.default_rng(11)
+    strings = reber.encode([reber.embedded_reber_string(rng) for _ in range(60)])
+    net, ws = (b := models.get("lstm97").build(rng, cfg, 7, 7)).net, b.ws
+    first_wrong = unrolled.for_net(net).first_wrong
+    T = strings.lengths.max()
+    out_y, no_x, no_t, no_mask = np.zeros((T, 7)), np.zeros((T, 0)), np.zeros((1, 7)), np.zeros(T, dtype=bool)
+    seen = set()
+    for n in range(strings.n):
+        L = int(strings.lengths[n])
+        kernel.step(net, ws, strings.input_index[n], no_x, no_t, no_mask, L, 0.0, False, out_y)
+        made = out_y[:L] == out_y[:L].max(axis=1, keepdims=True)  # right at every step ...
+        if n % 2:  # ... up to a chosen step
+            w = int(rng.integers(0, L))
+            made[w] = out_y[w] == out_y[w].min()
+        for legal in (strings.info["legal"][n], made):
+            wrong = [t for t in range(L) if not string_correct(out_y[t:t + 1], legal[t:t + 1], 1)]
+            expected = wrong[0] if wrong else -1
+            assert first_wrong(net.W_hid, net.W_out, ws.z_reset, strings.input_index[n], legal, 0, L, np.zeros((L, 7))) == expected
+            seen.add(expected)
+        if n % 3 == 0:  # learn a little
+            kernel.step(net, ws, strings.input_index[n], no_x, strings.targets[n], strings.target_mask[n], L, 0.5, True, out_y)
+    assert -1 in seen and len(seen) > 5
+
+
+def test_exp_neg_one_gives_exp_negs_bits():
+    """vexp.exp_neg_one (the generated pass's exp) computes exp_neg's operations on one value: the same bits on
+    every probe value, the rare path (|x| >= 512, inf, NaN) included."""
+    x = vexp.probe_values()
+    one, vec = np.empty_like(x), np.empty_like(x)
+    vexp._exp_neg_one_array(x, one)
+    vexp._exp_neg_array(x, vec)
+    assert np.array_equal(one.view(np.int64), vec.view(np.int64))
+
+
+def test_generated_module_is_written_once_and_reused(tmp_path, monkeypatch):
+    """A shape's module is written once: the same key gives the same module, and a fresh process's import of an
+    identical file leaves it untouched (numba's cache of it stays valid); another shape, another file."""
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path))
+    key = (12, 20, 7, 14, 7, 3, 2, True, False, False, False, 1.0, False)  # 3 blocks of 2 (unrolled.shape)
+    unrolled.module.cache_clear()
+    try:
+        first = unrolled.module(key)
+        (path,) = (tmp_path / "unrolled").glob("*.py")
+        stamp = path.stat().st_mtime_ns
+        assert unrolled.module(key) is first
+        unrolled.module.cache_clear()
+        unrolled.module(key)
+        assert path.stat().st_mtime_ns == stamp
+        unrolled.module((12, 20, 7, 12, 7, 4, 1) + key[7:])  # 4 blocks of 1
+        assert len(list((tmp_path / "unrolled").glob("*.py"))) == 2
+    finally:
+        unrolled.module.cache_clear()

@@ -118,6 +118,32 @@ def exp_neg(x, out, rows, table, r_buf, k_buf, tail_buf, scale_buf):
                     out[i, j] = math.exp(a)
 
 
+@njit(cache=True, inline="always")
+def exp_neg_one(x, table):
+    """exp(-x) for one value: exp_neg's operations on a single element (math.exp's bits where available())."""
+    a = -x
+    kd = fma(a, INV_LN2_N, SHIFT)
+    k = as_bits(kd)
+    kd = kd - SHIFT
+    r = fma(kd, NEG_LN2_HI_N, a)
+    r = fma(kd, NEG_LN2_LO_N, r)
+    idx = 2 * (k & 127)
+    scale = from_bits(table[idx + 1] + (k << 45))
+    r2 = r * r
+    p = fma(fma(r, C3, C2), r2, r + from_bits(table[idx]))
+    tmp = fma(r2 * r2, fma(r, C5, C4), p)
+    e = (as_bits(a) >> 52) & 0x7FF
+    if e > 0x407:  # |x| >= 512, inf or NaN: the library itself
+        return math.exp(a)
+    return 1.0 + a if e < 0x3C9 else fma(scale, tmp, scale)
+
+
+@njit(cache=True)
+def _exp_neg_one_array(x, out):
+    for i in range(x.shape[0]):
+        out[i] = exp_neg_one(x[i], TABLE)
+
+
 @njit(cache=True)
 def _exp_neg_array(x, out):
     x2, out2 = x.reshape(1, x.shape[0]), out.reshape(1, x.shape[0])
@@ -146,9 +172,11 @@ def probe_values() -> np.ndarray:
 
 @lru_cache(maxsize=1)
 def available() -> bool:
-    """True if exp_neg gives the bits of math.exp on every probe value (then the kernels may use it)."""
+    """True if exp_neg and exp_neg_one give the bits of math.exp on every probe value (then the kernels may use
+    them)."""
     x = probe_values()
-    fast, libm = np.empty_like(x), np.empty_like(x)
+    fast, one, libm = np.empty_like(x), np.empty_like(x), np.empty_like(x)
     _exp_neg_array(x, fast)
+    _exp_neg_one_array(x, one)
     _libm_exp_neg_array(x, libm)
-    return bool(np.array_equal(fast.view(np.int64), libm.view(np.int64)))
+    return bool(np.array_equal(fast.view(np.int64), libm.view(np.int64)) and np.array_equal(one.view(np.int64), libm.view(np.int64)))

@@ -1,14 +1,14 @@
-"""The 1997 LSTM's forward pass for a frozen net, cheap: for tests that only read outputs (Section 5.1).
+"""A frozen net's forward pass in array form, the pieces shared with the forget-gate LSTM's (models/lstm_forget/
+frozen.py: CERG's test streams).
 
 kernel.step computes each net input as one chain of additions, row after row (latency-bound on a small net);
-here all rows advance together over the columns (W transposed once per frozen net), so the chains interleave
-and vectorise, and each row still adds its terms in kernel.step's order: bias, input, then columns 1+I..M-1.
-The squashing functions use math.exp or its vectorised copy where that gives the same bits (models/vexp.py).
-So every output equals kernel.step's with learn=False, bit for bit (tests/test_reber_success.py); a sequence
-stops at its first wrong prediction (Exp 1's success test), and steps before a given one may skip the
-output units.
+here all rows advance together over the columns (W transposed once per frozen net, `freeze`), so the chains
+interleave and vectorise, and each row still adds its terms in kernel.step's order: bias, input, then the
+recurrent columns. The squashing functions use math.exp or its vectorised copy where that gives the same bits
+(models/vexp.py). Table 1's test runs the 1997 net's pass written out per net shape instead
+(models/lstm97/unrolled.py).
 
-Scope: the 1997 layout (Setup.gates == 2) with one-hot inputs (Exp 1).
+Scope: one-hot inputs.
 """
 
 from __future__ import annotations
@@ -95,85 +95,6 @@ def outputs(fz, c, xi, fast_exp):
         _exp_neg(y, ex, fz.r_buf, fz.k_buf, fz.tail_buf, fz.scale_buf, fast_exp)
         for k in range(K):
             y[0, k] = 1.0 / (1.0 + ex[0, k])
-
-
-@njit(cache=True, inline="always", error_model="numpy")
-def _first_wrong(fz, c, x_row, legal_row, start, length, out, fast_exp):
-    """first_wrong's loop; inlined with fast_exp a constant: where both exps are compiled into one function, the
-    forward step runs at half the speed."""
-    WT, WO, z, zo, net, s, y, sig, ex, r_buf, k_buf, tail_buf, scale_buf = fz
-    M, U = WT.shape
-    K = WO.shape[1]
-    I, C, S = c.n_in, c.n_blocks, c.block_size
-    H = C * S
-    rec0 = 1 + I
-    for t in range(length):
-        xi = x_row[t]
-        for u in range(U):  # bias, then the active input (ops.dot_row's order) ...
-            net[0, u] = WT[0, u]
-        for u in range(U):
-            net[0, u] += WT[1 + xi, u]
-        for m in range(rec0, M):  # ... then the recurrent columns in order, all rows at once
-            zm = z[m]
-            for u in range(U):
-                net[0, u] += WT[m, u] * zm
-        _exp_neg(net, ex, r_buf, k_buf, tail_buf, scale_buf, fast_exp)
-        for u in range(U):
-            sig[u] = 1.0 / (1.0 + ex[0, u])
-        for v in range(H):
-            g = sig[v] if c.g1 else 4.0 * sig[v] - 2.0
-            s[0, v] = c.state_decay * s[0, v] + sig[H + v // S] * g  # (9): y^phi s + y^in g(net_c)
-        for j in range(C):
-            z[rec0 + H + j] = sig[H + j]  # y^in, a source of t+1
-            z[rec0 + H + C + j] = sig[H + C + j] if c.output_gate else 1.0  # y^out
-        if not c.h_id:
-            _exp_neg(s, ex, r_buf, k_buf, tail_buf, scale_buf, fast_exp)
-            for v in range(H):
-                sig[v] = 1.0 / (1.0 + ex[0, v])
-        for v in range(H):
-            hs = s[0, v] if c.h_id else 2.0 * sig[v] - 1.0
-            zo[rec0 + v] = z[rec0 + H + C + v // S] * hs
-        if t < start:  # outputs feed nothing back: not needed before `start`
-            for v in range(H):
-                z[rec0 + v] = zo[rec0 + v]
-            continue
-        outputs(fz, c, xi, fast_exp)
-        for v in range(H):  # the cells of t become sources of t+1
-            z[rec0 + v] = zo[rec0 + v]
-        lo = np.inf  # kernel.string_correct's rule: the legal units strictly on top
-        hi = -np.inf
-        for k in range(K):
-            out[t, k] = y[0, k]
-            if legal_row[t, k]:
-                if y[0, k] < lo:
-                    lo = y[0, k]
-            elif y[0, k] > hi:
-                hi = y[0, k]
-        if not lo > hi:
-            return t
-    return -1
-
-
-@fast_jit(cache=True, error_model="numpy")
-def _first_wrong_vexp(fz, c, x_row, legal_row, start, length, out):
-    return _first_wrong(fz, c, x_row, legal_row, start, length, out, True)
-
-
-@fast_jit(cache=True, error_model="numpy")
-def _first_wrong_libm(fz, c, x_row, legal_row, start, length, out):
-    return _first_wrong(fz, c, x_row, legal_row, start, length, out, False)
-
-
-@fast_jit(cache=True)
-def first_wrong(fz, c, z_reset, x_row, legal_row, start, length, out, fast_exp):
-    """From the reset state, steps 0..length-1 of one sequence (inputs x_row) up to the first step t >= start whose
-    outputs do not put the legal units of legal_row[t] strictly on top (kernel.string_correct's rule): that
-    step, or -1 if none. Steps before `start` run without the output units (not checked). The outputs of
-    every checked step are written to out[t] (c: kernel.Setup; fast_exp: models/vexp.py)."""
-    reset(fz.z, fz.zo, fz.s, z_reset)
-    if fast_exp:
-        return _first_wrong_vexp(fz, c, x_row, legal_row, start, length, out)
-    return _first_wrong_libm(fz, c, x_row, legal_row, start, length, out)
 
 
 @njit(cache=True, inline="always")

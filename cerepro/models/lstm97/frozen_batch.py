@@ -186,7 +186,8 @@ def _tick(b, c, x_index, x_dense, seqs, t, L, fast_exp):
 
 @njit(cache=True, inline="always", error_model="numpy")
 def _end_outputs(b, c, z_reset, x_index, x_dense, lengths, seqs, L, out_end, fast_exp):
-    """end_outputs' loop, inlined with fast_exp a constant (as frozen._first_wrong)."""
+    """end_outputs' loop, inlined with fast_exp a constant: where both exps are compiled into one function, the
+    forward step runs at half the speed."""
     K = b.WT_out.shape[1]
     y = _lanes(b.y, K, L)
     _reset(b, c, z_reset, L)

@@ -6,10 +6,10 @@ Details: docs/throughput.md, "Table 1's cheap success test (protocols/reber/succ
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
-from cerepro.models.lstm97 import frozen
+from cerepro.models.lstm97 import unrolled
 from cerepro.models.lstm97.kernel import step as lstm97_step
-from cerepro.models.numba_noalias import fast_jit
 from cerepro.protocols.common import DIVERGED, RUNNING, SUCCESS
 
 PASSED = 1 << 30  # cost of a string that passed its last test, beyond any failure's (plus its length)
@@ -20,29 +20,29 @@ def serves(cfg) -> bool:
     return cfg.model == "lstm97"
 
 
-def prepare(net, check) -> tuple[frozen.Frozen, np.ndarray]:
-    """(frozen net, cost of each check string: none tested yet) of a trial, for train_until_success; the test
-    order starts with the shortest strings (a net that fails the long-lag prediction fails them soonest)."""
-    U, M = net.W_hid.shape
-    K, Mo = net.W_out.shape
+def prepare(net, check):
+    """(training loop of the net's shape, cost of each check string: none tested yet) of a trial; the loop is
+    called as loop(net, ws, pool, order, check, lr, check_every, presented_before, seq_sse, out_y, cost) and
+    returns what train_loop does. The test order starts with the shortest strings (a net that fails the
+    long-lag prediction fails them soonest)."""
     check.order[:] = np.argsort(check.lengths, kind="stable")
     cost = np.full(check.lengths.shape[0], PASSED, dtype=np.int64)
-    return frozen.frozen(U, M, K, Mo, net.setup.n_blocks * net.setup.block_size), cost
+    return unrolled.for_net(net).train_until_success, cost
 
 
-@fast_jit(cache=True, error_model="numpy")
-def all_correct(net, z_reset, fz, check, cost, out_y, fast_exp):
-    """kernel.all_correct's verdict on the frozen net, cheaply (see the module docstring); cost (m,) per string."""
+@njit(inline="always", error_model="numpy")
+def all_correct(net, z_reset, first_wrong, check, cost, out_y):
+    """kernel.all_correct's verdict on the net's current weights, cheaply (docs/throughput.md); cost (m,) per
+    string; first_wrong: the net shape's frozen pass (models/lstm97/unrolled.py)."""
     x_index, legal, lengths, order = check
-    frozen.freeze(net, fz)
+    W, WO = net.W_hid, net.W_out
     n = order[0]
     last = cost[n] - 1
-    if cost[n] < PASSED and frozen.first_wrong(fz, net.setup, z_reset, x_index[n], legal[n], last, last + 1, out_y,
-                                               fast_exp) == last:
+    if cost[n] < PASSED and first_wrong(W, WO, z_reset, x_index[n], legal[n], last, last + 1, out_y) == last:
         return False  # the front string is still wrong at the step it failed last time
     for pos in range(order.shape[0]):
         n = order[pos]
-        f = frozen.first_wrong(fz, net.setup, z_reset, x_index[n], legal[n], np.int64(0), lengths[n], out_y, fast_exp)  # not a literal 0: one compiled first_wrong
+        f = first_wrong(W, WO, z_reset, x_index[n], legal[n], np.int64(0), lengths[n], out_y)  # not a literal 0: one compiled first_wrong
         if f < 0:
             cost[n] = PASSED + lengths[n]
             continue
@@ -57,9 +57,10 @@ def all_correct(net, z_reset, fz, check, cost, out_y, fast_exp):
     return True
 
 
-@fast_jit(cache=True)
-def train_until_success(net, ws, pool, order, check, lr, check_every, presented_before, seq_sse, out_y, fz, cost, fast_exp):
-    """kernel.train_until_success for the 1997 LSTM, with this module's test."""
+@njit(inline="always")
+def train_loop(net, ws, pool, order, check, lr, check_every, presented_before, seq_sse, out_y, cost, first_wrong):
+    """kernel.train_until_success for the 1997 LSTM, with this module's test; compiled per net shape into its
+    generated module (unrolled.py), whose first_wrong it calls."""
     x_index, x_dense, targets, target_mask, lengths = pool
     for i in range(order.shape[0]):
         n = order[i]
@@ -67,6 +68,6 @@ def train_until_success(net, ws, pool, order, check, lr, check_every, presented_
         seq_sse[i] = sse
         if not np.isfinite(sse):
             return DIVERGED, i + 1
-        if (presented_before + i + 1) % check_every == 0 and all_correct(net, ws.z_reset, fz, check, cost, out_y, fast_exp):
+        if (presented_before + i + 1) % check_every == 0 and all_correct(net, ws.z_reset, first_wrong, check, cost, out_y):
             return SUCCESS, i + 1
     return RUNNING, order.shape[0]
