@@ -110,5 +110,5 @@ def reset(z, zo, s, z_reset):
 
 
 def fast_exp() -> bool:
-    """Whether forward_step may use the vectorised exp (the same bits as math.exp here: vexp.available())."""
+    """Whether the frozen passes may use the vectorised exp (the same bits as math.exp here: vexp.available())."""
     return vexp.available()
