@@ -1,4 +1,6 @@
-"""exp(x) that LLVM can vectorise and that gives the same bits as `math.exp` here, or is not used.
+"""exp(x) that LLVM can vectorise and that gives the same bits as `math.exp` here, or is not used: over arrays
+(exp_neg), on one value (exp_neg_one), and inside the logistic function on 4 or 8 lanes of LLVM vector IR
+(logistic_lanes, for a handful of values that the vectorisers would leave scalar).
 
 Details: docs/throughput.md, "A vectorisable exp with the C library's bits (models/vexp.py)".
 """
@@ -136,6 +138,94 @@ def exp_neg_one(x, table):
     if e > 0x407:  # |x| >= 512, inf or NaN: the library itself
         return math.exp(a)
     return 1.0 + a if e < 0x3C9 else fma(scale, tmp, scale)
+
+
+@lru_cache(maxsize=None)
+def logistic_lanes(n: int):
+    """An intrinsic logistic(src, src_at, dst, dst_at, table) -> bool: dst[dst_at + i] = 1 / (1 + exp(-src[src_at
+    + i])) for i < n (1-d float64 arrays), exp_neg_one's operations on n lanes of LLVM vector IR (the loop
+    vectoriser leaves a handful of values scalar, models/lstm97/unrolled.py needs them in one vector). Returns True
+    if a lane took the rare path (|x| >= 512, inf, NaN), whose value the caller then computes with math.exp."""
+    VD, VI, I32 = ir.VectorType(ir.DoubleType(), n), ir.VectorType(ir.IntType(64), n), ir.IntType(32)
+
+    def splat(ty, v):
+        return ir.Constant(ty, [v] * n)
+
+    @intrinsic
+    def logistic(typingctx, src, src_at, dst, dst_at, table):
+        sig = types.boolean(src, src_at, dst, dst_at, table)
+
+        def codegen(context, builder, signature, args):
+            fma_v = cgutils.get_or_insert_function(builder.module, ir.FunctionType(VD, [VD, VD, VD]),
+                                                   f"llvm.fma.v{n}f64")
+
+            def fma_(a, b, c):
+                return builder.call(fma_v, [a, b, c])
+
+            def data(k):
+                return context.make_array(signature.args[k])(context, builder, args[k]).data
+
+            x = builder.load(builder.bitcast(builder.gep(data(0), [args[1]]), VD.as_pointer()), align=8)
+            a = builder.fneg(x)
+            kd = fma_(a, splat(VD, INV_LN2_N), splat(VD, SHIFT))  # exp_neg_one, step by step
+            k = builder.bitcast(kd, VI)
+            kd = builder.fsub(kd, splat(VD, SHIFT))
+            r = fma_(kd, splat(VD, NEG_LN2_LO_N), fma_(kd, splat(VD, NEG_LN2_HI_N), a))
+            idx = builder.shl(builder.and_(k, splat(VI, 127)), splat(VI, 1))
+            tab = data(4)
+            tail, head = ir.Constant(VI, None), ir.Constant(VI, None)
+            for i in range(n):  # the table lookups, lane by lane
+                j = builder.extract_element(idx, ir.Constant(I32, i))
+                tail = builder.insert_element(tail, builder.load(builder.gep(tab, [j])), ir.Constant(I32, i))
+                j1 = builder.add(j, ir.Constant(ir.IntType(64), 1))
+                head = builder.insert_element(head, builder.load(builder.gep(tab, [j1])), ir.Constant(I32, i))
+            scale = builder.bitcast(builder.add(head, builder.shl(k, splat(VI, 45))), VD)
+            r2 = builder.fmul(r, r)
+            p = fma_(fma_(r, splat(VD, C3), splat(VD, C2)), r2, builder.fadd(r, builder.bitcast(tail, VD)))
+            tmp = fma_(builder.fmul(r2, r2), fma_(r, splat(VD, C5), splat(VD, C4)), p)
+            e = builder.and_(builder.ashr(builder.bitcast(a, VI), splat(VI, 52)), splat(VI, 0x7FF))
+            ex = builder.select(builder.icmp_signed("<", e, splat(VI, 0x3C9)), builder.fadd(splat(VD, 1.0), a),
+                                fma_(scale, tmp, scale))
+            y = builder.fdiv(splat(VD, 1.0), builder.fadd(splat(VD, 1.0), ex))
+            builder.store(y, builder.bitcast(builder.gep(data(2), [args[3]]), VD.as_pointer()), align=8)
+            rare = builder.bitcast(builder.icmp_signed(">", e, splat(VI, 0x407)), ir.IntType(n))
+            return builder.icmp_unsigned("!=", rare, ir.Constant(ir.IntType(n), 0))
+
+        return sig, codegen
+
+    return logistic
+
+
+_logistic8 = logistic_lanes(8)
+
+
+@njit(cache=True, error_model="numpy")
+def _logistic_lanes_array(x, out):
+    """out = 1 / (1 + exp(-x)) by logistic_lanes(8) (len(x) a multiple of 8), rare lanes by math.exp."""
+    for i in range(0, x.shape[0], 8):
+        if _logistic8(x, i, out, i, TABLE):
+            for j in range(i, i + 8):
+                out[j] = 1.0 / (1.0 + math.exp(-x[j]))
+
+
+@njit(cache=True, error_model="numpy")
+def _logistic_libm_array(x, out):
+    for i in range(x.shape[0]):
+        out[i] = 1.0 / (1.0 + math.exp(-x[i]))
+
+
+@lru_cache(maxsize=1)
+def lanes_available() -> bool:
+    """True if logistic_lanes compiles here and gives the bits of 1 / (1 + math.exp(-x)) on every probe value."""
+    x = probe_values()
+    x = np.concatenate([x, np.zeros(-x.shape[0] % 8)])
+    try:
+        lanes, libm = np.empty_like(x), np.empty_like(x)
+        _logistic_lanes_array(x, lanes)
+    except Exception:  # an llvmlite or numba that cannot build the vector code: the scalar forms
+        return False
+    _logistic_libm_array(x, libm)
+    return bool(np.array_equal(lanes.view(np.int64), libm.view(np.int64)))
 
 
 @njit(cache=True)

@@ -2,20 +2,29 @@
 
 frozen.py's pass keeps every activation in small arrays and loops over them; on the nets of Table 1 (12 hidden
 rows, 7 outputs) most of its time went to the loops and the memory round trips between them. Here the pass of
-one net shape is generated as straight-line code: every net input, state and source is a local variable and
-every weight a load at a constant offset of the net's own (U, M) and (K, Mo) weights, so the test takes the
-weights as they are (no transposed copy per test). Each sum keeps kernel.step's order (ops.dot_row: bias, the
-active input, then the columns in order) and each exp is math.exp's or vexp.exp_neg_one's (the same bits where
-vexp.available()), so every output equals kernel.step's with learn=False, bit for bit
-(tests/test_reber_success.py). On a failing net a test costs about 30 % less (docs/throughput.md).
+one net shape is generated as code with every size a constant, in one of three forms (`form`):
+  * "lanes": the hidden rows in SIMD lanes. `take` copies W_hid transposed, (M, P) with the rows padded to whole
+    vectors, once per test; each net input is one lane of a loop over the padded rows (the columns written out,
+    the sources z as scalars), and the logistic functions of the rows and h of the cell states are vector calls
+    (vexp.logistic_lanes: 8 or 4 lanes of LLVM vector IR). The exps sit on the step's critical path (net inputs,
+    gates, cell states, their squashing, the next net inputs), which the lanes shorten: a frozen step without
+    outputs 110 -> 85 ns on the 3x2 net (docs/throughput.md). The output units stay scalar, on the net's W_out.
+  * "vexp" / "libm": straight-line scalar code on the net's own weights (every net input, state and source a
+    local variable, every weight a load at a constant offset), with vexp.exp_neg_one or math.exp; `take` does
+    nothing. The forms for machines where the vector code or vexp does not give math.exp's bits.
+Every form keeps kernel.step's order of every sum (ops.dot_row: bias, the active input, then the columns in
+order) and math.exp's bits, so every output equals kernel.step's with learn=False, bit for bit
+(tests/test_reber_success.py).
 
 The source of a shape is written once to the numba cache folder (cerepro/numba_cache.py: one folder per source
 state of the package) and imported from there, so that its compiled code is cached on disk like every other
-kernel. Its module holds `first_wrong(W_hid, W_out, z_reset, x_row, legal_row, start, length, out)`: from the
-reset state, steps 0..length-1 of one sequence (inputs x_row) up to the first step t >= start whose outputs do
-not put the legal units of legal_row[t] strictly on top (kernel.string_correct's rule), returning that step or
--1; steps before `start` skip the output units (they feed nothing back), every checked step's outputs go to
-out[t]. And `train_until_success`: protocols/reber/success.py's loop around it.
+kernel. Its module holds `buffers()` (a trial's scratch: the transposed W_hid and the lanes of one step),
+`take(W_hid, W_out, bufs)` (once per test, before first_wrong reads the weights),
+`first_wrong(W_hid, W_out, bufs, z_reset, x_row, legal_row, start, length, out)`: from the reset state, steps
+0..length-1 of one sequence (inputs x_row) up to the first step t >= start whose outputs do not put the legal
+units of legal_row[t] strictly on top (kernel.string_correct's rule), returning that step or -1; steps before
+`start` skip the output units (they feed nothing back), every checked step's outputs go to out[t]. And
+`train_until_success`: protocols/reber/success.py's loop around them.
 
 Scope: the 1997 layout (two gate rows per block) with one-hot inputs (Exp 1).
 """
@@ -34,28 +43,43 @@ from types import ModuleType
 from cerepro.models import vexp
 from cerepro.numba_cache import source_hash
 
+
 def shape(net) -> tuple:
-    """What the generated pass depends on: sizes and switches of the net (kernel.Setup) and the exp it uses."""
+    """What the generated pass depends on: sizes and switches of the net (kernel.Setup) and the form (form())."""
     c = net.setup
     U, M = net.W_hid.shape
     K, Mo = net.W_out.shape
     return (U, M, K, Mo, c.n_in, c.n_blocks, c.block_size, c.output_gate, c.g1, c.h_id, c.out_linear,
-            float(c.state_decay), vexp.available())
+            float(c.state_decay), form())
+
+
+def form() -> str:
+    """The fastest form of the pass that gives math.exp's bits here (see the module docstring)."""
+    if not vexp.available():
+        return "libm"
+    return "lanes" if vexp.lanes_available() else "vexp"
+
+
+def _up(n: int, to: int) -> int:
+    """n rounded up to a multiple of `to`."""
+    return -(-n // to) * to
+
+
+def _chunks(n: int) -> list[tuple[int, int]]:
+    """(first lane, lanes) of the vector calls covering n values: 8 at a time, then 4 (n a multiple of 4)."""
+    return [(o, 8 if n - o >= 8 else 4) for o in range(0, n, 8)]
 
 
 def source(U: int, M: int, K: int, Mo: int, I: int, C: int, S: int, output_gate: bool, g1: bool, h_id: bool,
-           out_linear: bool, state_decay: float, fast_exp: bool) -> str:
+           out_linear: bool, state_decay: float, form: str) -> str:
     """The module text of one net shape (see the module docstring)."""
     H, rec0 = C * S, 1 + I
     R = M - rec0  # recurrent sources z0..z{R-1}: cells [0, H), input gates [H, H + C), output gates [H + C, H + 2C)
     assert U == H + 2 * C and R == H + 2 * C and Mo == rec0 + H, "the 1997 layout with one-hot inputs"
-    exp = "vexp.exp_neg_one({}, TABLE)" if fast_exp else "math.exp(-{})"
-
-    def sig(x: str) -> str:  # the logistic function as kernel.step computes it
-        return f"1.0 / (1.0 + {exp.format(x)})"
-
+    assert form in ("lanes", "vexp", "libm")
+    P = _up(U, 8)  # the "lanes" form: hidden rows padded to whole vectors
     lines = [
-        f'"""Generated by cerepro/models/lstm97/unrolled.py for the shape {(U, M, K, Mo, I, C, S, output_gate, g1, h_id, out_linear, state_decay, fast_exp)}."""',
+        f'"""Generated by cerepro/models/lstm97/unrolled.py for the shape {(U, M, K, Mo, I, C, S, output_gate, g1, h_id, out_linear, state_decay, form)}."""',
         "import math",
         "import numpy as np",
         "from cerepro.models import vexp",
@@ -63,38 +87,45 @@ def source(U: int, M: int, K: int, Mo: int, I: int, C: int, S: int, output_gate:
         "from cerepro.protocols.reber import success",
         "",
         "TABLE = vexp.TABLE",
+        "LOGISTIC8 = vexp.logistic_lanes(8)",
+        "LOGISTIC4 = vexp.logistic_lanes(4)",
         "",
         "",
-        "@fast_jit(cache=True, error_model='numpy')",
-        "def first_wrong(W, WO, z_reset, x_row, legal_row, start, length, out):",
-        "    # W (U, M), WO (K, Mo): the net's weights (unrolled.py's docstring)",
+        "def buffers():",
+        "    # a trial's scratch: W_hid transposed (M, P), its rows padded with zeros; the lanes of one step",
+        f"    return np.zeros(({M}, {P})), np.zeros({SLOTS * P})" if form == "lanes" else
+        "    return np.zeros((1, 1)), np.zeros(1)  # (the scalar forms need none)",
+        "",
+        "",
+        "@fast_jit(cache=True)",
+        "def take(W, WO, bufs):",
     ]
     add = lines.append
-    for i in range(R):
-        add(f"    z{i} = z_reset[{rec0 + i}]")
-    for v in range(H):
-        add(f"    s{v} = 0.0")
-    add("    for t in range(length):")
-    add("        xi = 1 + x_row[t]")
-    for u in range(U):  # net inputs: bias, input, then the recurrent columns in order
-        add(f"        n{u} = W[{u}, 0] + W[{u}, xi]" + "".join(f" + W[{u}, {rec0 + i}] * z{i}" for i in range(R)))
-    for u in range(U):
-        add(f"        y{u} = {sig(f'n{u}')}")
-    for v in range(H):  # (9): s = y^phi s + y^in g(net_c)
-        g = f"y{v}" if g1 else f"(4.0 * y{v} - 2.0)"
-        add(f"        s{v} = {state_decay!r} * s{v} + y{H + v // S} * {g}")
-    for j in range(C):  # the gates of t, sources of t + 1
-        add(f"        z{H + j} = y{H + j}")
-        add(f"        z{H + C + j} = {f'y{H + C + j}' if output_gate else '1.0'}")
-    for v in range(H):  # cell outputs y^out h(s)
-        h = f"s{v}" if h_id else f"(2.0 * ({sig(f's{v}')}) - 1.0)"
-        add(f"        z{v} = z{H + C + v // S} * {h}")
+    if form == "lanes":
+        add("    WT = bufs[0]")
+        add(f"    for m in range({M}):")
+        add(f"        for u in range({U}):")
+        add("            WT[m, u] = W[u, m]")
+    else:
+        add("    pass  # the scalar forms read the net's own weights")
+    add("")
+    add("")
+    add("@fast_jit(cache=True, error_model='numpy')")
+    add("def first_wrong(W, WO, bufs, z_reset, x_row, legal_row, start, length, out):")
+    add("    # W (U, M), WO (K, Mo): the net's weights; bufs: buffers(), after take() (unrolled.py's docstring)")
+    if form == "lanes":
+        _hidden_lanes(add, U, I, C, S, output_gate, g1, h_id, state_decay, P)
+        exp = "vexp.exp_neg_one({}, TABLE)"
+    else:
+        _hidden_scalar(add, U, I, C, S, output_gate, g1, h_id, state_decay, form)
+        exp = "vexp.exp_neg_one({}, TABLE)" if form == "vexp" else "math.exp(-{})"
     add("        if t < start:  # outputs feed nothing back: not needed before `start`")
     add("            continue")
-    for k in range(K):  # output units: bias, input, then the cells of t
+    for k in range(K):  # output units: bias, input, then the cells of t (scalar in every form: a vector of 7
+        # outputs on a transposed copy was no faster, and the copy cost a third of `take`)
         add(f"        o{k} = WO[{k}, 0] + WO[{k}, xi]" + "".join(f" + WO[{k}, {rec0 + v}] * z{v}" for v in range(H)))
         if not out_linear:
-            add(f"        o{k} = {sig(f'o{k}')}")
+            add(f"        o{k} = {_logistic(exp, f'o{k}')}")
     add("        lo = np.inf  # kernel.string_correct's rule: the legal units strictly on top")
     add("        hi = -np.inf")
     for k in range(K):
@@ -110,10 +141,79 @@ def source(U: int, M: int, K: int, Mo: int, I: int, C: int, S: int, output_gate:
     add("")
     add("")
     add("@fast_jit(cache=True)")
-    add("def train_until_success(net, ws, pool, order, check, lr, check_every, presented_before, seq_sse, out_y, cost):")
+    add("def train_until_success(net, ws, pool, order, check, lr, check_every, presented_before, seq_sse, out_y, cost, bufs):")
     add("    return success.train_loop(net, ws, pool, order, check, lr, check_every, presented_before, seq_sse, out_y,")
-    add("                              cost, first_wrong)")
+    add("                              cost, bufs, take, first_wrong)")
     return "\n".join(lines) + "\n"
+
+
+def _logistic(exp: str, x: str) -> str:
+    """The logistic function as kernel.step computes it."""
+    return f"1.0 / (1.0 + {exp.format(x)})"
+
+
+def _hidden_scalar(add, U, I, C, S, output_gate, g1, h_id, state_decay, form) -> None:
+    """A step of the scalar forms up to the cell outputs z0..z{H-1}: every value a local variable."""
+    H, rec0, R = C * S, 1 + I, U
+    exp = "vexp.exp_neg_one({}, TABLE)" if form == "vexp" else "math.exp(-{})"
+    for i in range(R):
+        add(f"    z{i} = z_reset[{rec0 + i}]")
+    for v in range(H):
+        add(f"    s{v} = 0.0")
+    add("    for t in range(length):")
+    add("        xi = 1 + x_row[t]")
+    for u in range(U):  # net inputs: bias, input, then the recurrent columns in order
+        add(f"        n{u} = W[{u}, 0] + W[{u}, xi]" + "".join(f" + W[{u}, {rec0 + i}] * z{i}" for i in range(R)))
+    for u in range(U):
+        add(f"        y{u} = {_logistic(exp, f'n{u}')}")
+    for v in range(H):  # (9): s = y^phi s + y^in g(net_c)
+        g = f"y{v}" if g1 else f"(4.0 * y{v} - 2.0)"
+        add(f"        s{v} = {state_decay!r} * s{v} + y{H + v // S} * {g}")
+    for j in range(C):  # the gates of t, sources of t + 1
+        add(f"        z{H + j} = y{H + j}")
+        add(f"        z{H + C + j} = {f'y{H + C + j}' if output_gate else '1.0'}")
+    for v in range(H):  # cell outputs y^out h(s)
+        h = f"s{v}" if h_id else f"(2.0 * ({_logistic(exp, f's{v}')}) - 1.0)"
+        add(f"        z{v} = z{H + C + v // S} * {h}")
+
+
+SLOTS = 4  # the "lanes" form's scratch, P lanes each: net inputs, their logistic, cell states, h of them
+
+
+def _hidden_lanes(add, U, I, C, S, output_gate, g1, h_id, state_decay, P) -> None:
+    """A step of the "lanes" form up to the cell outputs z0..z{H-1}: every net input a lane of one loop over the
+    P padded rows of the transposed weights (bufs[0]), the columns written out in kernel.step's order; the
+    logistic functions of the rows, and h of the cell states, in vector calls on the scratch (bufs[1])."""
+    H, rec0, R = C * S, 1 + I, U
+    NET, Y, ST, HS = (i * P for i in range(SLOTS))
+
+    def logistic(src: int, dst: int, n: int) -> None:  # dst lanes = logistic(src lanes), n of them
+        for o, lanes in _chunks(n):
+            add(f"        if LOGISTIC{lanes}(X, {src + o}, X, {dst + o}, TABLE):  # a rare lane: the library's exp")
+            add(f"            for r in range({o}, {o + lanes}):")
+            add(f"                X[{dst} + r] = 1.0 / (1.0 + math.exp(-X[{src} + r]))")
+
+    add("    WT, X = bufs")
+    for i in range(R):
+        add(f"    z{i} = z_reset[{rec0 + i}]")
+    add(f"    for v in range({_up(H, 4)}):")
+    add(f"        X[{ST} + v] = 0.0")
+    add("    for t in range(length):")
+    add("        xi = 1 + x_row[t]")
+    add(f"        for r in range({P}):  # net inputs: bias, input, then the recurrent columns in order")
+    add(f"            X[{NET} + r] = WT[0, r] + WT[xi, r]" + "".join(f" + WT[{rec0 + i}, r] * z{i}" for i in range(R)))
+    logistic(NET, Y, _up(U, 4))
+    for v in range(H):  # (9): s = y^phi s + y^in g(net_c)
+        g = f"X[{Y + v}]" if g1 else f"(4.0 * X[{Y + v}] - 2.0)"
+        add(f"        X[{ST + v}] = {state_decay!r} * X[{ST + v}] + X[{Y + H + v // S}] * {g}")
+    if not h_id:
+        logistic(ST, HS, _up(H, 4))
+    for j in range(C):  # the gates of t, sources of t + 1
+        add(f"        z{H + j} = X[{Y + H + j}]")
+        add(f"        z{H + C + j} = {f'X[{Y + H + C + j}]' if output_gate else '1.0'}")
+    for v in range(H):  # cell outputs y^out h(s)
+        h = f"X[{ST + v}]" if h_id else f"(2.0 * X[{HS + v}] - 1.0)"
+        add(f"        z{v} = z{H + C + v // S} * {h}")
 
 
 @lru_cache(maxsize=1)
@@ -146,5 +246,5 @@ def module(key: tuple) -> ModuleType:
 
 
 def for_net(net) -> ModuleType:
-    """The generated module for a 1997 net (first_wrong, train_until_success)."""
+    """The generated module for a 1997 net (buffers, take, first_wrong, train_until_success)."""
     return module(shape(net))

@@ -21,28 +21,31 @@ def serves(cfg) -> bool:
 
 
 def prepare(net, check):
-    """(training loop of the net's shape, cost of each check string: none tested yet) of a trial; the loop is
-    called as loop(net, ws, pool, order, check, lr, check_every, presented_before, seq_sse, out_y, cost) and
-    returns what train_loop does. The test order starts with the shortest strings (a net that fails the
-    long-lag prediction fails them soonest)."""
+    """(training loop of the net's shape, cost of each check string: none tested yet, the pass's scratch) of a
+    trial; the loop is called as loop(net, ws, pool, order, check, lr, check_every, presented_before, seq_sse,
+    out_y, cost, bufs) and returns what train_loop does. The test order starts with the shortest strings (a net
+    that fails the long-lag prediction fails them soonest)."""
     check.order[:] = np.argsort(check.lengths, kind="stable")
     cost = np.full(check.lengths.shape[0], PASSED, dtype=np.int64)
-    return unrolled.for_net(net).train_until_success, cost
+    generated = unrolled.for_net(net)
+    return generated.train_until_success, cost, generated.buffers()
 
 
 @njit(inline="always", error_model="numpy")
-def all_correct(net, z_reset, first_wrong, check, cost, out_y):
+def all_correct(net, z_reset, take, first_wrong, bufs, check, cost, out_y):
     """kernel.all_correct's verdict on the net's current weights, cheaply (docs/throughput.md); cost (m,) per
-    string; first_wrong: the net shape's frozen pass (models/lstm97/unrolled.py)."""
+    string; take, first_wrong, bufs: the net shape's frozen pass and its scratch (models/lstm97/unrolled.py)."""
     x_index, legal, lengths, order = check
     W, WO = net.W_hid, net.W_out
+    take(W, WO, bufs)
     n = order[0]
     last = cost[n] - 1
-    if cost[n] < PASSED and first_wrong(W, WO, z_reset, x_index[n], legal[n], last, last + 1, out_y) == last:
+    if cost[n] < PASSED and first_wrong(W, WO, bufs, z_reset, x_index[n], legal[n], last, last + 1, out_y) == last:
         return False  # the front string is still wrong at the step it failed last time
     for pos in range(order.shape[0]):
         n = order[pos]
-        f = first_wrong(W, WO, z_reset, x_index[n], legal[n], np.int64(0), lengths[n], out_y)  # not a literal 0: one compiled first_wrong
+        # np.int64(0), not a literal 0: one compiled first_wrong
+        f = first_wrong(W, WO, bufs, z_reset, x_index[n], legal[n], np.int64(0), lengths[n], out_y)
         if f < 0:
             cost[n] = PASSED + lengths[n]
             continue
@@ -58,9 +61,10 @@ def all_correct(net, z_reset, first_wrong, check, cost, out_y):
 
 
 @njit(inline="always")
-def train_loop(net, ws, pool, order, check, lr, check_every, presented_before, seq_sse, out_y, cost, first_wrong):
+def train_loop(net, ws, pool, order, check, lr, check_every, presented_before, seq_sse, out_y, cost, bufs, take,
+               first_wrong):
     """kernel.train_until_success for the 1997 LSTM, with this module's test; compiled per net shape into its
-    generated module (unrolled.py), whose first_wrong it calls."""
+    generated module (unrolled.py), whose take and first_wrong it calls."""
     x_index, x_dense, targets, target_mask, lengths = pool
     for i in range(order.shape[0]):
         n = order[i]
@@ -68,6 +72,7 @@ def train_loop(net, ws, pool, order, check, lr, check_every, presented_before, s
         seq_sse[i] = sse
         if not np.isfinite(sse):
             return DIVERGED, i + 1
-        if (presented_before + i + 1) % check_every == 0 and all_correct(net, ws.z_reset, first_wrong, check, cost, out_y):
+        if (presented_before + i + 1) % check_every == 0 and all_correct(net, ws.z_reset, take, first_wrong, bufs,
+                                                                         check, cost, out_y):
             return SUCCESS, i + 1
     return RUNNING, order.shape[0]

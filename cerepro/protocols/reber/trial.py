@@ -49,7 +49,7 @@ def run_trial(cfg: ReberRow, seed: int, row_key: str, trial: int, progress: Call
     T_max = max(check.x_index.shape[1], pool.x_index.shape[1] if pool is not None else 0)
     seq_sse = np.zeros(cfg.max_sequences)  # (max_sequences,) error of each presentation: the learning curve
     fast = success.serves(cfg)  # the same test, cheaper (protocols/reber/success.py)
-    loop, cost = success.prepare(tr.net, check) if fast else (None, None)
+    loop, cost, bufs = success.prepare(tr.net, check) if fast else (None, None, None)
 
     def train(done: int, n: int) -> tuple[int, int]:
         if pool is None:  # variant: a fresh random string at every presentation
@@ -58,7 +58,8 @@ def run_trial(cfg: ReberRow, seed: int, row_key: str, trial: int, progress: Call
             chunk, order = pool, train_rng.integers(0, pool.lengths.shape[0], size=n).astype(np.int64)
         out_y = np.zeros((max(T_max, chunk.x_index.shape[1]), reber.N_SYMBOLS))
         if fast:
-            return loop(tr.net, tr.ws, chunk, order, check, cfg.lr, cfg.check_every, done, seq_sse[done:], out_y, cost)
+            return loop(tr.net, tr.ws, chunk, order, check, cfg.lr, cfg.check_every, done, seq_sse[done:], out_y, cost,
+                        bufs)
         return train_until_success(tr.step, tr.net, tr.ws, chunk, order, check, cfg.lr, cfg.check_every, done, seq_sse[done:], out_y)
 
     status, done = tr.run(train, cfg.chunk)
