@@ -166,15 +166,24 @@ def _hidden_scalar(add, U, I, C, S, output_gate, g1, h_id, state_decay, form) ->
         add(f"        n{u} = W[{u}, 0] + W[{u}, xi]" + "".join(f" + W[{u}, {rec0 + i}] * z{i}" for i in range(R)))
     for u in range(U):
         add(f"        y{u} = {_logistic(exp, f'n{u}')}")
+    _cells(add, C, S, output_gate, g1, state_decay, y=lambda u: f"y{u}", s=lambda v: f"s{v}",
+           h=lambda v: f"s{v}" if h_id else f"(2.0 * ({_logistic(exp, f's{v}')}) - 1.0)")
+
+
+def _cells(add, C, S, output_gate, g1, state_decay, y, s, h, squash=lambda: None) -> None:
+    """The cell states, the gates as sources and the cell outputs of a step, in kernel.step's operations; y(u),
+    s(v), h(v): the text of row u's logistic, of cell v's state and of h of it in the form at hand; squash()
+    writes what h(v) reads once the states are there."""
+    H = C * S
     for v in range(H):  # (9): s = y^phi s + y^in g(net_c)
-        g = f"y{v}" if g1 else f"(4.0 * y{v} - 2.0)"
-        add(f"        s{v} = {state_decay!r} * s{v} + y{H + v // S} * {g}")
+        g = y(v) if g1 else f"(4.0 * {y(v)} - 2.0)"
+        add(f"        {s(v)} = {state_decay!r} * {s(v)} + {y(H + v // S)} * {g}")
+    squash()
     for j in range(C):  # the gates of t, sources of t + 1
-        add(f"        z{H + j} = y{H + j}")
-        add(f"        z{H + C + j} = {f'y{H + C + j}' if output_gate else '1.0'}")
+        add(f"        z{H + j} = {y(H + j)}")
+        add(f"        z{H + C + j} = {y(H + C + j) if output_gate else '1.0'}")
     for v in range(H):  # cell outputs y^out h(s)
-        h = f"s{v}" if h_id else f"(2.0 * ({_logistic(exp, f's{v}')}) - 1.0)"
-        add(f"        z{v} = z{H + C + v // S} * {h}")
+        add(f"        z{v} = z{H + C + v // S} * {h(v)}")
 
 
 SLOTS = 4  # the "lanes" form's scratch, P lanes each: net inputs, their logistic, cell states, h of them
@@ -203,17 +212,9 @@ def _hidden_lanes(add, U, I, C, S, output_gate, g1, h_id, state_decay, P) -> Non
     add(f"        for r in range({P}):  # net inputs: bias, input, then the recurrent columns in order")
     add(f"            X[{NET} + r] = WT[0, r] + WT[xi, r]" + "".join(f" + WT[{rec0 + i}, r] * z{i}" for i in range(R)))
     logistic(NET, Y, _up(U, 4))
-    for v in range(H):  # (9): s = y^phi s + y^in g(net_c)
-        g = f"X[{Y + v}]" if g1 else f"(4.0 * X[{Y + v}] - 2.0)"
-        add(f"        X[{ST + v}] = {state_decay!r} * X[{ST + v}] + X[{Y + H + v // S}] * {g}")
-    if not h_id:
-        logistic(ST, HS, _up(H, 4))
-    for j in range(C):  # the gates of t, sources of t + 1
-        add(f"        z{H + j} = X[{Y + H + j}]")
-        add(f"        z{H + C + j} = {f'X[{Y + H + C + j}]' if output_gate else '1.0'}")
-    for v in range(H):  # cell outputs y^out h(s)
-        h = f"X[{ST + v}]" if h_id else f"(2.0 * X[{HS + v}] - 1.0)"
-        add(f"        z{v} = z{H + C + v // S} * {h}")
+    y, s = (lambda u: f"X[{Y + u}]"), (lambda v: f"X[{ST + v}]")
+    _cells(add, C, S, output_gate, g1, state_decay, y, s, h=lambda v: s(v) if h_id else f"(2.0 * X[{HS + v}] - 1.0)",
+           squash=lambda: None if h_id else logistic(ST, HS, _up(H, 4)))
 
 
 @lru_cache(maxsize=1)
