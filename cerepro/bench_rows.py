@@ -5,9 +5,8 @@ test, bookkeeping) on the nets of Tables 1, 2, 3, 4 (Exp 3's check set), 7 and 9
 net's step in a loop) doing the same training work: each trial's initial net on that trial's own sequences
 (replay_seconds). Row and kernel alternate `reps` times; rates and share come from the best time of each (CPU
 time of this process, time.process_time), since a shared machine only ever adds time; the spread of the reps'
-own ratios is reported beside it. Lane rate: K
-trials of a row trained together in K lanes (protocols/lanes.py) against the same K trials one net at a time;
-K = 1, 8, 16, 32. Rows run at reduced caps (and lane rows with a reduced final test), so that a bench takes a
+own ratios is reported beside it. Lane rate: K trials of a row trained together in K lanes (protocols/lanes.py)
+against the same K trials one net at a time; K = 1, 8, 16, 32. Rows run at reduced caps (and lane rows with a reduced final test), so that a bench takes a
 few minutes; the labels say so.
 """
 

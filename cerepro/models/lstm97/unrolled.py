@@ -8,7 +8,7 @@ one net shape is generated as code with every size a constant, in one of three f
     the sources z as scalars), and the logistic functions of the rows and h of the cell states are vector calls
     (vexp.logistic_lanes: 8 or 4 lanes of LLVM vector IR). The exps sit on the step's critical path (net inputs,
     gates, cell states, their squashing, the next net inputs), which the lanes shorten: a frozen step without
-    outputs 110 -> 85 ns on the 3x2 net (docs/throughput.md). The output units stay scalar, on the net's W_out.
+    outputs 110 -> 86 ns on the 3x2 net (docs/throughput.md). The output units stay scalar, on the net's W_out.
   * "vexp" / "libm": straight-line scalar code on the net's own weights (every net input, state and source a
     local variable, every weight a load at a constant offset), with vexp.exp_neg_one or math.exp; `take` does
     nothing. The forms for machines where the vector code or vexp does not give math.exp's bits.
@@ -113,12 +113,11 @@ def source(U: int, M: int, K: int, Mo: int, I: int, C: int, S: int, output_gate:
     add("@fast_jit(cache=True, error_model='numpy')")
     add("def first_wrong(W, WO, bufs, z_reset, x_row, legal_row, start, length, out):")
     add("    # W (U, M), WO (K, Mo): the net's weights; bufs: buffers(), after take() (unrolled.py's docstring)")
+    exp = "math.exp(-{})" if form == "libm" else "vexp.exp_neg_one({}, TABLE)"  # the scalar exps' text
     if form == "lanes":
         _hidden_lanes(add, U, I, C, S, output_gate, g1, h_id, state_decay, P)
-        exp = "vexp.exp_neg_one({}, TABLE)"
     else:
-        _hidden_scalar(add, U, I, C, S, output_gate, g1, h_id, state_decay, form)
-        exp = "vexp.exp_neg_one({}, TABLE)" if form == "vexp" else "math.exp(-{})"
+        _hidden_scalar(add, U, I, C, S, output_gate, g1, h_id, state_decay, exp)
     add("        if t < start:  # outputs feed nothing back: not needed before `start`")
     add("            continue")
     for k in range(K):  # output units: bias, input, then the cells of t (scalar in every form: a vector of 7
@@ -152,10 +151,9 @@ def _logistic(exp: str, x: str) -> str:
     return f"1.0 / (1.0 + {exp.format(x)})"
 
 
-def _hidden_scalar(add, U, I, C, S, output_gate, g1, h_id, state_decay, form) -> None:
+def _hidden_scalar(add, U, I, C, S, output_gate, g1, h_id, state_decay, exp) -> None:
     """A step of the scalar forms up to the cell outputs z0..z{H-1}: every value a local variable."""
     H, rec0, R = C * S, 1 + I, U
-    exp = "vexp.exp_neg_one({}, TABLE)" if form == "vexp" else "math.exp(-{})"
     for i in range(R):
         add(f"    z{i} = z_reset[{rec0 + i}]")
     for v in range(H):
