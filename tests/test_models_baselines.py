@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from cerepro import models
+from cerepro.models import vexp
 from cerepro.models.bptt import kernel as bptt_kernel
 from cerepro.models.bptt import reference as bptt_reference
 from cerepro.models.common import Net
@@ -286,6 +287,44 @@ def test_lstm_full_kernel_matches_reference_after_hundreds_of_steps(name, arch, 
     reference = lambda p, m, x, t, k, lr: lstm_full_reference.run_sequence(Net.of(p, m), arch, x, t, k, lr)  # noqa: E731
     _compare(lstm_full_kernel.step, lstm_setup(arch), lstm_full_kernel.make_workspace(arch), reference, params,
              lstm97.masks(arch), arch.n_in, arch.n_out, one_hot)
+
+
+WIDE_RNN_CASES = [("rtrl", True, True), ("rtrl", False, False), ("bptt", True, False), ("elman", True, True)]
+
+
+@pytest.mark.parametrize("model,one_hot,per_step", WIDE_RNN_CASES)
+def test_wide_output_layer_gives_the_scalar_outputs_bit_for_bit(model, one_hot, per_step):
+    """Nets with many logistic outputs (2a, 2b: 101) compute them 8 at a time (vexp.logistic_in_place): the same
+    outputs, errors and weights as one by one, bit for bit, learning on, with outputs far out on both sides (the
+    library's exp) and a remainder that is not a whole vector."""
+    if not vexp.available():
+        pytest.skip("vexp does not give this C library's exp bits: make_setup never sets wide here")
+    arch = rtrl.RNNArch(37, 37, 2)
+    start = rtrl.init(np.random.default_rng(3), arch, 0.5)
+    start["W_out"][3, 0], start["W_out"][20, 0], start["W_out"][36, 0] = 700.0, -600.0, 800.0
+    runs = []
+    for wide in (True, False):
+        kernel, setup, ws, _ = _rnn_case(model, arch, per_step)
+        runs.append((kernel, setup._replace(wide=wide), ws, {k: v.copy() for k, v in start.items()}))
+    rng = np.random.default_rng(4)
+    for _ in range(30):
+        T, _, idx, x_dense, targets, mask = _random_sequence(rng, arch.n_in, arch.n_out, one_hot)
+        got = []
+        for kernel, setup, ws, params in runs:
+            y = np.zeros((T, arch.n_out))
+            got.append((kernel(Net.of(params, rtrl.masks(arch), setup), ws, idx, x_dense, targets, mask, T, 0.3, True, y), y))
+        assert got[0][0] == got[1][0]
+        assert np.array_equal(got[0][1].view(np.int64), got[1][1].view(np.int64))
+    for key in start:
+        assert np.array_equal(runs[0][3][key], runs[1][3][key]) and not np.array_equal(runs[0][3][key], start[key])
+
+
+def test_only_many_logistic_outputs_of_a_separate_layer_are_wide():
+    wide = vexp.available() and vexp.lanes_available()
+    assert rtrl_kernel.make_setup(table2_net(100)).wide == wide  # 2a's 101 outputs
+    assert not rtrl_kernel.make_setup(table2_net(4)).wide
+    assert not rtrl_kernel.make_setup(rtrl.RNNArch(40, 40, 2, output_act="linear")).wide
+    assert not rtrl_kernel.make_setup(rtrl.RNNArch(40, 40, 2, outputs_recurrent=True)).wide
 
 
 def test_forward_only_call_leaves_weights_alone_and_gives_the_same_outputs():

@@ -143,9 +143,10 @@ def exp_neg_one(x, table):
 @lru_cache(maxsize=None)
 def logistic_lanes(n: int):
     """An intrinsic logistic(src, src_at, dst, dst_at, table) -> bool: dst[dst_at + i] = 1 / (1 + exp(-src[src_at
-    + i])) for i < n (1-d float64 arrays), exp_neg_one's operations on n lanes of LLVM vector IR (the loop
-    vectoriser leaves a handful of values scalar, models/lstm97/unrolled.py needs them in one vector). Returns True
-    if a lane took the rare path (|x| >= 512, inf, NaN), whose value the caller then computes with math.exp."""
+    + i])) for i < n (contiguous 1-d float64 arrays; dst may be src), exp_neg_one's operations on n lanes of LLVM
+    vector IR (the loop vectoriser leaves a handful of values scalar, models/lstm97/unrolled.py needs them in one
+    vector). Returns True if a lane needs the library's exp (|x| >= 512, inf, NaN): such a lane of dst gets x
+    itself, and the caller computes it with math.exp."""
     VD, VI, I32 = ir.VectorType(ir.DoubleType(), n), ir.VectorType(ir.IntType(64), n), ir.IntType(32)
 
     def splat(ty, v):
@@ -153,6 +154,8 @@ def logistic_lanes(n: int):
 
     @intrinsic
     def logistic(typingctx, src, src_at, dst, dst_at, table):
+        if not all(isinstance(a, types.Array) and a.ndim == 1 and a.layout == "C" for a in (src, dst)):
+            return None  # the lanes are loaded and stored as whole vectors
         sig = types.boolean(src, src_at, dst, dst_at, table)
 
         def codegen(context, builder, signature, args):
@@ -187,9 +190,10 @@ def logistic_lanes(n: int):
             ex = builder.select(builder.icmp_signed("<", e, splat(VI, 0x3C9)), builder.fadd(splat(VD, 1.0), a),
                                 fma_(scale, tmp, scale))
             y = builder.fdiv(splat(VD, 1.0), builder.fadd(splat(VD, 1.0), ex))
-            builder.store(y, builder.bitcast(builder.gep(data(2), [args[3]]), VD.as_pointer()), align=8)
-            rare = builder.bitcast(builder.icmp_signed(">", e, splat(VI, 0x407)), ir.IntType(n))
-            return builder.icmp_unsigned("!=", rare, ir.Constant(ir.IntType(n), 0))
+            rare = builder.icmp_signed(">", e, splat(VI, 0x407))
+            builder.store(builder.select(rare, x, y), builder.bitcast(builder.gep(data(2), [args[3]]), VD.as_pointer()),
+                          align=8)
+            return builder.icmp_unsigned("!=", builder.bitcast(rare, ir.IntType(n)), ir.Constant(ir.IntType(n), 0))
 
         return sig, codegen
 
@@ -197,15 +201,38 @@ def logistic_lanes(n: int):
 
 
 _logistic8 = logistic_lanes(8)
+WIDE_OUTPUTS = 32  # nets with at least this many logistic output units compute them as vectors, where available
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def logistic_in_place(row, n):
+    """row[:n] = 1 / (1 + exp(-row[:n])) with math.exp's bits where lanes_available(): 8 lanes at a time
+    (logistic_lanes), the last n % 8 and any lane the library must take one by one. row: contiguous 1-d."""
+    full = n - n % 8
+    for k0 in range(0, full, 8):
+        if _logistic8(row, k0, row, k0, TABLE):
+            for k in range(k0, k0 + 8):
+                if not abs(row[k]) < 512.0:  # a lane that kept its argument (a logistic value is in [0, 1])
+                    row[k] = 1.0 / (1.0 + math.exp(-row[k]))
+    for k in range(full, n):
+        row[k] = 1.0 / (1.0 + math.exp(-row[k]))
+
+
+_logistic4 = logistic_lanes(4)
 
 
 @njit(cache=True, error_model="numpy")
-def _logistic_lanes_array(x, out):
-    """out = 1 / (1 + exp(-x)) by logistic_lanes(8) (len(x) a multiple of 8), rare lanes by math.exp."""
-    for i in range(0, x.shape[0], 8):
-        if _logistic8(x, i, out, i, TABLE):
-            for j in range(i, i + 8):
-                out[j] = 1.0 / (1.0 + math.exp(-x[j]))
+def _logistic_lanes_array(x, out8, out4):
+    """out8 = 1 / (1 + exp(-x)) by logistic_in_place; out4 the same by logistic_lanes(4), rare lanes by math.exp."""
+    out8[:] = x
+    logistic_in_place(out8, out8.shape[0])
+    n = x.shape[0] - x.shape[0] % 4
+    for i in range(0, n, 4):
+        if _logistic4(x, i, out4, i, TABLE):
+            for j in range(i, i + 4):
+                out4[j] = 1.0 / (1.0 + math.exp(-x[j]))
+    for j in range(n, x.shape[0]):
+        out4[j] = 1.0 / (1.0 + math.exp(-x[j]))
 
 
 @njit(cache=True, error_model="numpy")
@@ -216,16 +243,16 @@ def _logistic_libm_array(x, out):
 
 @lru_cache(maxsize=1)
 def lanes_available() -> bool:
-    """True if logistic_lanes compiles here and gives the bits of 1 / (1 + math.exp(-x)) on every probe value."""
+    """True if logistic_lanes (8 and 4 lanes) and logistic_in_place compile here and give the bits of
+    1 / (1 + math.exp(-x)) on every probe value."""
     x = probe_values()
-    x = np.concatenate([x, np.zeros(-x.shape[0] % 8)])
     try:
-        lanes, libm = np.empty_like(x), np.empty_like(x)
-        _logistic_lanes_array(x, lanes)
+        lanes8, lanes4, libm = np.empty_like(x), np.empty_like(x), np.empty_like(x)
+        _logistic_lanes_array(x, lanes8, lanes4)
     except Exception:  # an llvmlite or numba that cannot build the vector code: the scalar forms
         return False
     _logistic_libm_array(x, libm)
-    return bool(np.array_equal(lanes.view(np.int64), libm.view(np.int64)))
+    return all(np.array_equal(lanes.view(np.int64), libm.view(np.int64)) for lanes in (lanes8, lanes4))
 
 
 @njit(cache=True)

@@ -14,6 +14,7 @@ from numba import njit
 
 from cerepro.models.numba_noalias import fast_jit
 from cerepro.models.ops import add_outer_row, apply_changes, dot_row, output_errors, sigmoid, squared_errors
+from cerepro.models.vexp import logistic_in_place
 from cerepro.models.rtrl.arch import RNNArch
 
 
@@ -28,6 +29,7 @@ class Setup(NamedTuple):
     out_linear: bool  # linear output units (a separate layer only)
     out_deriv: bool  # e_k keeps f'_k (eq. 19)
     per_step: bool  # apply each step's change at once (else the sum at the sequence end)
+    wide: bool  # the logistic output layer's exps as vectors (many outputs: 2a, 2b), math.exp's bits
 
 
 class Workspace(NamedTuple):
@@ -45,8 +47,12 @@ class Workspace(NamedTuple):
 
 
 def make_setup(arch: RNNArch, per_step: bool = True, output_derivative: bool = True) -> Setup:
+    from cerepro.models import vexp
+
+    wide = (not arch.outputs_recurrent and arch.output_act == "logistic" and arch.n_out >= vexp.WIDE_OUTPUTS
+            and vexp.available() and vexp.lanes_available())
     return Setup(arch.n_in, arch.n_out, arch.n_hidden, arch.n_rec, arch.outputs_recurrent,
-                 arch.output_act == "linear", output_derivative, per_step)
+                 arch.output_act == "linear", output_derivative, per_step, wide)
 
 
 def make_workspace(arch: RNNArch) -> Workspace:
@@ -98,7 +104,9 @@ def forward_step(W_hid, W_out, c, z, zo, y, one_hot, xi, out_y, t):
             zo[1 + I + h] = y[h]
         for k in range(c.n_out):
             a = dot_row(W_out, k, zo, I, one_hot, xi, W_out.shape[1])
-            out_y[t, k] = a if c.out_linear else sigmoid(a)
+            out_y[t, k] = a if c.out_linear or c.wide else sigmoid(a)
+        if c.wide:  # the same logistic, 8 outputs at a time (models/vexp.py)
+            logistic_in_place(out_y[t], c.n_out)
 
 
 @njit(cache=True)
