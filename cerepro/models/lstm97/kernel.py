@@ -18,7 +18,7 @@ from cerepro.models.lstm97.arch import LSTMArch
 from cerepro.models.lstm97.settings import LR_SCALES
 from cerepro.models.numba_noalias import fast_jit
 from cerepro.models.ops import add_outer_row, apply_changes, dot_row, output_errors, sigmoid
-from cerepro.models.vexp import TABLE, exp_neg
+from cerepro.models.vexp import TABLE, WIDE_OUTPUTS, exp_neg
 
 
 class Setup(NamedTuple):
@@ -150,9 +150,6 @@ def step(net, ws, x_index, x_dense, targets, target_mask, length, lr, learn, out
     """One sequence of the 1997 net from reset state; learns in place if `learn`; returns the summed squared error
     over the target steps; outputs to out_y at every step, or, learning, at the target steps only (models/common.py)."""
     return lstm_step(net, ws, x_index, x_dense, targets, target_mask, length, lr, learn, out_y, 2, False, False, False)
-
-
-WIDE_OUTPUTS = 32  # nets with at least this many logistic output units take step_wide where vexp gives math.exp's bits
 
 
 def step_for(setup: Setup):

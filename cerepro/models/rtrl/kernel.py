@@ -14,8 +14,8 @@ from numba import njit
 
 from cerepro.models.numba_noalias import fast_jit
 from cerepro.models.ops import add_outer_row, apply_changes, dot_row, output_errors, sigmoid, squared_errors
-from cerepro.models.vexp import logistic_in_place
 from cerepro.models.rtrl.arch import RNNArch
+from cerepro.models.vexp import logistic_in_place
 
 
 class Setup(NamedTuple):
