@@ -23,6 +23,8 @@ from cerepro.models.rtrl import kernel as rtrl_kernel
 from cerepro.models.rtrl import reference as rtrl_reference
 from cerepro.protocols.common import BaseRow
 
+from netcheck import finite_difference, random_sequence
+
 
 def sig(a):
     return 1.0 / (1.0 + np.exp(-a))
@@ -108,23 +110,6 @@ def lstm_loss(params, arch, x, targets, mask):
             loss += 0.5 * np.sum((targets[t] - y) ** 2)
         prev = np.concatenate((y_c, y_in, y_out))
     return loss
-
-
-def finite_difference(loss, params, masks, eps=1e-6):
-    """Centred differences of loss() for every existing weight."""
-    grad = {}
-    for name, W in params.items():
-        g = np.zeros_like(W)
-        for idx in zip(*np.nonzero(masks[name])):
-            old = W[idx]
-            W[idx] = old + eps
-            up = loss()
-            W[idx] = old - eps
-            down = loss()
-            W[idx] = old
-            g[idx] = (up - down) / (2 * eps)
-        grad[name] = g
-    return grad
 
 
 def learned_gradient(run, params, lr=1e-3):
@@ -244,24 +229,13 @@ KERNEL_CASES = [
 ]
 
 
-def _random_sequence(rng, n_in, n_out, one_hot):
-    T = int(rng.integers(3, 20))
-    if one_hot:
-        idx = rng.integers(0, n_in, T).astype(np.int64)
-        x, x_dense = np.eye(n_in)[idx], np.zeros((T, 0))
-    else:
-        x = rng.uniform(-1, 1, (T, n_in))
-        idx, x_dense = np.zeros(T, dtype=np.int64), x
-    return T, x, idx, x_dense, rng.uniform(0, 1, (T, n_out)), rng.random(T) < 0.6
-
-
 def _compare(kernel, setup, ws, reference, params, masks, n_in, n_out, one_hot, lr=0.3):
     rng = np.random.default_rng(11)
     ker = {k: v.copy() for k, v in params.items()}
     start = {k: v.copy() for k, v in params.items()}
     steps = 0
     while steps < 300:
-        T, x, idx, x_dense, targets, mask = _random_sequence(rng, n_in, n_out, one_hot)
+        T, x, idx, x_dense, targets, mask = random_sequence(rng, n_in, n_out, one_hot)
         y_ref = reference(params, masks, x, targets, mask, lr)
         y_ker = np.zeros((T, n_out))
         kernel(Net.of(ker, masks, setup), ws, idx, x_dense, targets, mask, T, lr, True, y_ker)
@@ -308,7 +282,7 @@ def test_wide_output_layer_gives_the_scalar_outputs_bit_for_bit(model, one_hot, 
         runs.append((kernel, setup._replace(wide=wide), ws, {k: v.copy() for k, v in start.items()}))
     rng = np.random.default_rng(4)
     for _ in range(30):
-        T, _, idx, x_dense, targets, mask = _random_sequence(rng, arch.n_in, arch.n_out, one_hot)
+        T, _, idx, x_dense, targets, mask = random_sequence(rng, arch.n_in, arch.n_out, one_hot)
         got = []
         for kernel, setup, ws, params in runs:
             y = np.zeros((T, arch.n_out))

@@ -15,6 +15,8 @@ from cerepro.models.lstm_forget import arch as lstm_forget
 from cerepro.models.lstm_forget import reference as lstm_forget_reference
 from cerepro.models.lstm_forget.kernel import make_setup, make_workspace, step
 
+from netcheck import random_sequence
+
 CERG = lstm_forget.ForgetArch(7, 7, 4, 2, bias="ga", input_to_output=True, output_bias=True)
 
 
@@ -142,14 +144,7 @@ def test_kernel_matches_reference_after_hundreds_of_steps(name):
     setup, ws = make_setup(arch, per_step=per_step), make_workspace(arch)
     steps = 0
     while steps < 400:
-        T = int(rng.integers(3, 30))
-        if one_hot:
-            idx = rng.integers(0, arch.n_in, T)
-            x, x_dense = np.eye(arch.n_in)[idx], np.zeros((T, 0))
-        else:
-            x = rng.uniform(-1, 1, (T, arch.n_in))
-            idx, x_dense = np.zeros(T, dtype=np.int64), x
-        targets, mask = rng.uniform(0, 1, (T, arch.n_out)), rng.random(T) < 0.7
+        T, x, idx, x_dense, targets, mask = random_sequence(rng, arch.n_in, arch.n_out, one_hot, longest=30, masked=0.7)
         y_frozen = np.full((T, arch.n_out), np.nan)  # not learning: the outputs of every step
         step(Net.of(ker, masks, setup), ws, idx, x_dense, targets, mask, T, 0.3, False, y_frozen)
         np.testing.assert_allclose(y_frozen, lstm_forget_reference.run_sequence(Net.of(ref, masks), arch, x, targets, mask,

@@ -12,6 +12,8 @@ from cerepro.models.lstm97 import kernel
 from cerepro.models.lstm97 import reference as lstm97_reference
 from cerepro.models.lstm97.kernel import make_setup, make_workspace, step
 
+from netcheck import finite_difference, random_sequence
+
 # (arch, printed weight count) for every architecture of Table 10
 TABLE10 = [
     (lstm97.LSTMArch(7, 7, 4, 1, bias="ga"), 264),
@@ -96,27 +98,11 @@ def tiny_problem():
     return arch, params, x, targets, mask
 
 
-def _finite_difference(loss, params, masks, eps=1e-6):
-    grad = {}
-    for name, W in params.items():
-        g = np.zeros_like(W)
-        for idx in zip(*np.nonzero(masks[name])):
-            old = W[idx]
-            W[idx] = old + eps
-            up = loss()
-            W[idx] = old - eps
-            down = loss()
-            W[idx] = old
-            g[idx] = (up - down) / (2 * eps)
-        grad[name] = g
-    return grad
-
-
 def test_truncated_gradient_equals_gradient_of_frozen_forward_pass(tiny_problem):
     arch, params, x, targets, mask = tiny_problem
     masks = lstm97.masks(arch)
     rec = _record_hidden(params, arch, x)
-    fd = _finite_difference(lambda: _frozen_loss(params, arch, x, targets, mask, rec), params, masks)
+    fd = finite_difference(lambda: _frozen_loss(params, arch, x, targets, mask, rec), params, masks)
     learned = {k: v.copy() for k, v in params.items()}
     lr = 1e-3
     lstm97_reference.run_sequence(Net.of(learned, masks), arch, x, targets, mask, lr, per_step=False)
@@ -133,7 +119,7 @@ def test_truncation_differs_from_the_full_gradient(tiny_problem):
     def full_loss():
         return _frozen_loss(params, arch, x, targets, mask, _record_hidden(params, arch, x))
 
-    full = _finite_difference(full_loss, params, masks)
+    full = finite_difference(full_loss, params, masks)
     learned = {k: v.copy() for k, v in params.items()}
     lstm97_reference.run_sequence(Net.of(learned, masks), arch, x, targets, mask, 1e-3, per_step=False)
     analytic = -(learned["W_hid"] - params["W_hid"]) / 1e-3
@@ -162,7 +148,7 @@ def test_exp2a_net_learns_by_the_exact_gradient():
             total += 0.5 * np.sum((targets[t] - y) ** 2)
         return total
 
-    fd = _finite_difference(loss, params, masks)
+    fd = finite_difference(loss, params, masks)
     learned = {k: v.copy() for k, v in params.items()}
     lstm97_reference.run_sequence(Net.of(learned, masks), arch, x, targets, mask, 1e-3, per_step=False)
     for name in params:
@@ -190,14 +176,7 @@ def test_kernel_matches_reference_after_hundreds_of_steps(name, arch, one_hot, p
     setup, ws = make_setup(arch, per_step=per_step), make_workspace(arch)
     steps = 0
     while steps < 400:
-        T = int(rng.integers(3, 20))
-        if one_hot:
-            idx = rng.integers(0, arch.n_in, T)
-            x, x_dense = np.eye(arch.n_in)[idx], np.zeros((T, 0))
-        else:
-            x = rng.uniform(-1, 1, (T, arch.n_in))
-            idx, x_dense = np.zeros(T, dtype=np.int64), x
-        targets, mask = rng.uniform(0, 1, (T, arch.n_out)), rng.random(T) < 0.6
+        T, x, idx, x_dense, targets, mask = random_sequence(rng, arch.n_in, arch.n_out, one_hot, longest=20)
         y_frozen = np.full((T, arch.n_out), np.nan)  # not learning: the outputs of every step
         step(Net.of(ker, masks, setup), ws, idx, x_dense, targets, mask, T, 0.3, False, y_frozen)
         np.testing.assert_allclose(y_frozen, lstm97_reference.run_sequence(Net.of(ref, masks), arch, x, targets, mask, 0.3,
@@ -283,14 +262,7 @@ def test_kernel_matches_reference_under_each_hypothesis_setting(name, arch, one_
     ker = {k: v.copy() for k, v in ref.items()}
     setup, ws = make_setup(arch, per_step=per_step, lr_scale=lr_scale), make_workspace(arch, reset)
     for _ in range(20):
-        T = int(rng.integers(3, 15))
-        if one_hot:
-            idx = rng.integers(0, arch.n_in, T)
-            x, x_dense = np.eye(arch.n_in)[idx], np.zeros((T, 0))
-        else:
-            x = rng.uniform(-1, 1, (T, arch.n_in))
-            idx, x_dense = np.zeros(T, dtype=np.int64), x
-        targets, mask = rng.uniform(0, 1, (T, arch.n_out)), rng.random(T) < 0.6
+        T, x, idx, x_dense, targets, mask = random_sequence(rng, arch.n_in, arch.n_out, one_hot, longest=15)
         y_ref = lstm97_reference.run_sequence(Net.of(ref, masks), arch, x, targets, mask, 0.05, per_step=per_step,
                                               reset_activation=reset, lr_scale=lr_scale)
         y_ker = np.full((T, arch.n_out), np.nan)
