@@ -6,7 +6,10 @@ records its CPU time, `cpu_s`, and its wall time, `wall_s`, on the machine that 
 cores). The wall time on P cores is computed, not
 measured: `make all-experiments` runs one experiment after the other, each on a pool of P workers, so the
 estimate is the sum over experiments of the makespan of the greedy schedule that hands the longest trial to
-the first free worker (within 4/3 of the best possible schedule). What is still to run (`pending`) is estimated
+the first free worker (within 4/3 of the best possible schedule). A trial run in SIMD lanes counts its share of
+its engine's time, as if it ran so on any number of cores; where a row leaves fewer trials per worker than lanes
+pay for (scheduling.uses_lanes), its trials run one net per call, up to about 2x slower (`make bench`), so the
+estimate is low there (2c on 16 and 64 cores). What is still to run (`pending`) is estimated
 from the same ledger: every trial a spec asks for and the ledger lacks, at its cap and its row's time per
 sequence (an upper bound).
 """

@@ -133,7 +133,9 @@ def build(out_dir: Path, mechanism: bool = True) -> tuple[Path, list[Path]]:
               "(trials recorded before 2026-12-05 have only their wall time: more than their CPU time where that",
               "machine was busier than its cores). The wall times are computed, not measured: what",
               "`make all-experiments` would take with P workers, one experiment after the other, each trial to the",
-              "first free worker, longest first (cerepro/cost.py). The",
+              "first free worker, longest first (cerepro/cost.py). A trial run in SIMD lanes counts its share of its",
+              "engine's time; on 16 or 64 cores a 2c row leaves too few trials per worker for lanes to pay, and its",
+              "trials run one net per call, up to about 2x slower (`make bench`): there the 2c times are low. The",
               "`still to run` lines count the trials of the specs' rows that the ledger lacks, each as if it ran to its",
               "cap at its row's median time per sequence here: an upper bound, since a trial that succeeds stops early.",
               "The hypothesis rows (`cerepro explain`) are not part of `make all-experiments`."]
