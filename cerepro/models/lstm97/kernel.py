@@ -4,7 +4,7 @@ One step (lstm_step) for the 1997 net and for the forget-gate / peephole net of 
 one plus a forget gate row per block, peephole columns and a carried state (`gates` 2 or 3 rows per block).
 Without its forget gate (y^phi = state_decay = 1.0) and peepholes the forget-gate net computes the 1997 step.
 One-hot inputs (x_dense with no columns) cost one weight column: `x_index[t]` names the active input unit.
-step_wide is step with the output units' exps as one vector per time step (nets with many outputs: step_for).
+step_wide is step with the output units' logistic functions 8 at a time (nets with many outputs: step_for).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from cerepro.models.lstm97.arch import LSTMArch
 from cerepro.models.lstm97.settings import LR_SCALES
 from cerepro.models.numba_noalias import fast_jit
 from cerepro.models.ops import add_outer_row, apply_changes, dot_row, output_errors, sigmoid
-from cerepro.models.vexp import TABLE, WIDE_OUTPUTS, exp_neg
+from cerepro.models.vexp import WIDE_OUTPUTS, logistic_in_place
 
 
 class Setup(NamedTuple):
@@ -66,8 +66,6 @@ class Workspace(NamedTuple):
     dgc: np.ndarray  # (H,) g'(net_c)
     z_reset: np.ndarray  # (M,) the sources the first step of a sequence sees
     carry: np.ndarray  # (1,) int64: 1 = continue from the last call's state (continual streams), 0 = reset
-    ex: np.ndarray  # (3, K) step_wide: the outputs' net inputs, their exps, vexp's reduced arguments
-    ex_int: np.ndarray  # (3, K) int64 step_wide: vexp's table indices, tails and scales
 
 
 def make_setup(arch: LSTMArch, per_step: bool = True, output_derivative: bool = True, lr_scale: str = "none") -> Setup:
@@ -81,8 +79,7 @@ def workspace(U: int, M: int, Mo: int, H: int, C: int, K: int, z_reset: np.ndarr
     return Workspace(np.zeros(M), np.zeros(Mo), np.zeros(U), np.zeros(H), np.zeros(C), np.zeros(C), np.zeros(C),
                      np.zeros((H, M)), np.zeros((H, M)), np.zeros((H, M) if forget else (0, 0)),
                      np.zeros((U, M)), np.zeros((K, Mo)), np.zeros(K), np.zeros(H), np.zeros(H), np.zeros(C),
-                     np.zeros(H), np.zeros(H), np.zeros(H), np.zeros(H), z_reset, np.zeros(1, dtype=np.int64),
-                     np.zeros((3, K)), np.zeros((3, K), dtype=np.int64))
+                     np.zeros(H), np.zeros(H), np.zeros(H), np.zeros(H), z_reset, np.zeros(1, dtype=np.int64))
 
 
 def make_workspace(arch: LSTMArch, reset_activation: float = 0.0) -> Workspace:
@@ -154,10 +151,10 @@ def step(net, ws, x_index, x_dense, targets, target_mask, length, lr, learn, out
 
 def step_for(setup: Setup):
     """The 1997 step for a net: step_wide for many logistic outputs (2a, 2b: 101) where models/vexp.py gives
-    math.exp's bits, else step. Both compute the same numbers."""
+    math.exp's bits in vector lanes, else step. Both compute the same numbers."""
     from cerepro.models import vexp
 
-    wide = setup.n_out >= WIDE_OUTPUTS and not setup.out_linear and vexp.available()
+    wide = setup.n_out >= WIDE_OUTPUTS and not setup.out_linear and vexp.available() and vexp.lanes_available()
     return step_wide if wide else step
 
 
@@ -168,8 +165,8 @@ def is_1997_step(f) -> bool:
 
 @fast_jit(cache=True)
 def step_wide(net, ws, x_index, x_dense, targets, target_mask, length, lr, learn, out_y):
-    """step, with the output units' exps computed as one vector per time step (models/vexp.py, math.exp's bits):
-    on 2a/2b's 101 outputs the scalar exps were about a third of a step."""
+    """step, with the output units' logistic functions computed 8 at a time in place (vexp.logistic_in_place,
+    math.exp's bits): on 2a/2b's 101 outputs the scalar exps were about a third of a step."""
     return lstm_step(net, ws, x_index, x_dense, targets, target_mask, length, lr, learn, out_y, 2, False, False, True)
 
 
@@ -181,7 +178,7 @@ def lstm_step(net, ws, x_index, x_dense, targets, target_mask, length, lr, learn
     c = net.setup
     W_hid, W_out, M_hid, M_out = net.W_hid, net.W_out, net.M_hid, net.M_out
     (z, zo, nets, s, y_in, y_phi, y_out, dS_in, dS_c, dS_phi, acc_hid, acc_out, e_k, back, e_s, e_out,
-     hs, dhs, gc, dgc, z_reset, carry, ex, ex_int) = ws
+     hs, dhs, gc, dgc, z_reset, carry) = ws
     I, K, C, S = c.n_in, c.n_out, c.n_blocks, c.block_size
     H = C * S
     M, Mo = W_hid.shape[1], W_out.shape[1]
@@ -297,10 +294,8 @@ def lstm_step(net, ws, x_index, x_dense, targets, target_mask, length, lr, learn
             pass  # 3. skipped: the output units feed nothing back, so a learning step needs them at its targets only
         elif wide and not c.out_linear:  # 3. output units from x(t) (if connected) and the cells of time t
             for k in range(K):
-                ex[0, k] = dot_row(W_out, k, zo, I, one_hot, xi, Mo)
-            exp_neg(ex[0:1], ex[1:2], 1, TABLE, ex[2:3], ex_int[0:1], ex_int[1:2], ex_int[2:3])
-            for k in range(K):
-                out_y[t, k] = 1.0 / (1.0 + ex[1, k])  # sigmoid's operations on the same exp
+                out_y[t, k] = dot_row(W_out, k, zo, I, one_hot, xi, Mo)
+            logistic_in_place(out_y[t], K)  # sigmoid's operations, 8 outputs at a time (models/vexp.py)
         else:
             for k in range(K):  # 3. output units from x(t) (if connected) and the cells of time t
                 a = dot_row(W_out, k, zo, I, one_hot, xi, Mo)
