@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any, Callable
 
@@ -156,6 +157,10 @@ def run(experiment: str, trials, seed, workers, max_sequences, variants: str, mo
                                                       executor=executor, scheduler=scheduler, engine=engine), err)
     except KeyboardInterrupt:
         err.print(f"Interrupted: finished trials are kept in {out_path / 'ledger.sqlite'}; run the same command again to resume.")
+        sys.exit(EXIT_INTERRUPTED)
+    except BrokenProcessPool:  # a worker killed from outside (kill, pkill, the OOM killer): its trial is lost
+        err.print(f"A worker process was killed: finished trials are kept in {out_path / 'ledger.sqlite'}; run the same "
+                  "command again to resume.")
         sys.exit(EXIT_INTERRUPTED)
     except SpecError as exc:
         _fail(str(exc))
@@ -352,6 +357,10 @@ def explain(names: str, experiments: str, only_rows: str, scale: str, until_deci
                 terminal.follow(data[0], data[1], err)
     except KeyboardInterrupt:
         err.print(f"Interrupted: finished trials are kept in {out_path / 'ledger.sqlite'}; run the same command again to resume.")
+        sys.exit(EXIT_INTERRUPTED)
+    except BrokenProcessPool:
+        err.print(f"A worker process was killed: finished trials are kept in {out_path / 'ledger.sqlite'}; run the same "
+                  "command again to resume.")
         sys.exit(EXIT_INTERRUPTED)
     doc, paths = explain_mod.rebuild(out_path)
     if as_json:

@@ -114,6 +114,21 @@ def test_interrupted_run_keeps_finished_trials_and_resumes(tmp_path):
     assert kinds[-1].data["table"]["trials"].tolist() == [3, 3]
 
 
+def test_a_worker_killed_from_outside_is_one_line_and_exit_130(tmp_path, monkeypatch):
+    """`pkill cerepro` also reaches the pool's workers: the run says so in one line, not a traceback."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    def broken(*args, **kwargs):
+        yield from ()
+        raise BrokenProcessPool("A process in the process pool was terminated abruptly")
+
+    monkeypatch.setattr(runner, "run", broken)
+    result = invoke("run", "exp6a", "--trials", "1", "--max-sequences", "100", "--out", str(tmp_path))
+    assert result.exit_code == 130
+    assert "A worker process was killed: finished trials are kept in" in result.output
+    assert "Traceback" not in result.output
+
+
 def test_show_prints_the_resolved_spec():
     import yaml
 
