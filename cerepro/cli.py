@@ -71,6 +71,14 @@ def _checked(build: Callable[[], Any]) -> Any:
         _fail(str(exc))
 
 
+def _stopped(out_path: Path, exc: BaseException) -> None:
+    """Exit 130 after an interrupt, or a worker process killed from outside (kill, pkill, the OOM killer; its trial
+    is lost): the finished trials are in the ledger."""
+    what = "A worker process was killed" if isinstance(exc, BrokenProcessPool) else "Interrupted"
+    err.print(f"{what}: finished trials are kept in {out_path / 'ledger.sqlite'}; run the same command again to resume.")
+    sys.exit(EXIT_INTERRUPTED)
+
+
 @click.group(cls=Cli, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "-V", "--version", prog_name="cerepro")
 def main() -> None:
@@ -155,13 +163,8 @@ def run(experiment: str, trials, seed, workers, max_sequences, variants: str, mo
     try:
         result = terminal.follow(exp.name, runner.run(plan, workers, out_path, fresh=fresh, tables_only=tables_only,
                                                       executor=executor, scheduler=scheduler, engine=engine), err)
-    except KeyboardInterrupt:
-        err.print(f"Interrupted: finished trials are kept in {out_path / 'ledger.sqlite'}; run the same command again to resume.")
-        sys.exit(EXIT_INTERRUPTED)
-    except BrokenProcessPool:  # a worker killed from outside (kill, pkill, the OOM killer): its trial is lost
-        err.print(f"A worker process was killed: finished trials are kept in {out_path / 'ledger.sqlite'}; run the same "
-                  "command again to resume.")
-        sys.exit(EXIT_INTERRUPTED)
+    except (KeyboardInterrupt, BrokenProcessPool) as exc:
+        _stopped(out_path, exc)
     except SpecError as exc:
         _fail(str(exc))
     compare_args = experiment + ("" if out_dir == RESULTS else f" --out {out_dir}")
@@ -355,13 +358,8 @@ def explain(names: str, experiments: str, only_rows: str, scale: str, until_deci
                 err.print(f"[bold]{data[0]}[/]: {plural(data[1], 'hypothesis row')} at {scale} scale, {plural(workers, 'worker')}")
             else:
                 terminal.follow(data[0], data[1], err)
-    except KeyboardInterrupt:
-        err.print(f"Interrupted: finished trials are kept in {out_path / 'ledger.sqlite'}; run the same command again to resume.")
-        sys.exit(EXIT_INTERRUPTED)
-    except BrokenProcessPool:
-        err.print(f"A worker process was killed: finished trials are kept in {out_path / 'ledger.sqlite'}; run the same "
-                  "command again to resume.")
-        sys.exit(EXIT_INTERRUPTED)
+    except (KeyboardInterrupt, BrokenProcessPool) as exc:
+        _stopped(out_path, exc)
     doc, paths = explain_mod.rebuild(out_path)
     if as_json:
         click.echo(explain_report.to_json(doc))

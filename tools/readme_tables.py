@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from cerepro import compare, cost, hypotheses, report
+from cerepro.text import number
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS_HEAD = "| experiment | paper table | faithful rows: ours vs paper (success %, mean sequences) | verdicts |"
@@ -27,20 +28,16 @@ CORES = report.CORES
 # ---------------------------------------------------------------------------------------------- faithful rows
 
 
-def count(value: Any) -> str:
-    return "-" if value is None else f"{float(value):,.0f}"
-
-
 def ours_vs_paper(row: dict[str, Any]) -> str:
     """`q50-p50: 95 % / 157,485 vs 30,000`: our success % and mean sequences, then the paper's (its success % only
     where it gives one); `not run` for a row without results; no `vs` where the paper has no number."""
     if row["verdict"] == "not run":
         return f"{row['row']}: not run"
-    text = f"{row['row']}: {float(row['success_pct']):.0f} % / {count(row['seq_mean'])}"
+    text = f"{row['row']}: {number(row['success_pct'])} % / {number(row['seq_mean'])}"
     if row.get("paper_success_pct") is not None:
-        return f"{text} vs {float(row['paper_success_pct']):.0f} % / {count(row.get('paper_seq_mean'))}"
+        return f"{text} vs {number(row['paper_success_pct'])} % / {number(row.get('paper_seq_mean'))}"
     if row.get("paper_seq_mean") is not None:
-        return f"{text} vs {count(row['paper_seq_mean'])}"
+        return f"{text} vs {number(row['paper_seq_mean'])}"
     return text
 
 
