@@ -16,7 +16,7 @@ from cerepro.models.lstm97 import frozen_batch
 from cerepro.protocols.online import kernel
 from cerepro.protocols.online import trial as proto
 from cerepro.protocols.online.settings import OnlineRow
-from cerepro.protocols.common import untimed
+from cerepro.protocols.common import curve_block, untimed
 
 EXPERIMENTS = ("exp3a", "exp3b", "exp3c", "exp4", "exp5", "exp6a", "exp6b", "xor")
 ADDING = OnlineRow(task="adding", blocks=2, block_size=2, bias="all", input_gate_bias=(-3.0, -6.0), lr=0.5, max_sequences=600)
@@ -139,6 +139,12 @@ def test_a_record_times_its_trial_in_wall_and_cpu_seconds():
     rec = proto.run_trial(ADDING, 5, "exp4/test", 0, progress=lambda n: time.sleep(0.05))  # waits: wall, not CPU
     reports = -(-rec["sequences"] // ADDING.chunk)
     assert rec["wall_s"] >= 0.05 * reports and 0 < rec["cpu_s"] < rec["wall_s"] - 0.04 * reports
+
+
+def test_a_curve_keeps_a_diverging_error_as_inf_without_a_warning():
+    """float32 holds errors up to ~3.4e38; beyond, the curve shows inf (pyproject makes a RuntimeWarning an error)."""
+    block = curve_block(np.array([0.25, 1e39, np.inf]))  # (3,) per-sequence errors of a net blowing up
+    assert block.dtype == np.float32 and block[0] == 0.25 and np.isposinf(block[1:]).all()
 
 
 def test_chunk_changes_progress_reports_not_results():

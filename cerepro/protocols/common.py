@@ -136,6 +136,13 @@ class Trial:
         return record
 
 
+def curve_block(values: np.ndarray) -> np.ndarray:
+    """A block of per-sequence values at the record's precision (float32: half the memory). A diverging net's error
+    beyond float32's range becomes inf, which is what the curve should show, so the cast's overflow is not warned."""
+    with np.errstate(over="ignore"):
+        return values.astype(np.float32)
+
+
 def curve(values: np.ndarray, points: int = 50) -> list[float]:
     """A per-sequence series compressed to the means of `points` equal windows (the learning curve)."""
     if values.size == 0:

@@ -16,7 +16,7 @@ from cerepro import models
 from cerepro.models.lstm97 import lanes as LK
 from cerepro.models.numba_noalias import NOALIAS, fast_jit
 from cerepro.models.packed import pack
-from cerepro.protocols.common import DIVERGED, RUNNING, SUCCESS, Trial
+from cerepro.protocols.common import DIVERGED, RUNNING, SUCCESS, Trial, curve_block
 from cerepro.protocols.longlag import kernel as LLK
 from cerepro.protocols.longlag import source as longlag
 from cerepro.protocols.online import kernel as OK
@@ -563,7 +563,7 @@ class LaneEngine:
         self.nets.W_out[..., k] = 0.0
 
     def _harvest_curve_block(self, k: int, n: int) -> None:
-        self.trials[k].curve.append(self.curve[k, :n].astype(np.float32))  # the record's precision: half the memory
+        self.trials[k].curve.append(curve_block(self.curve[k, :n]))
 
     # -- suspending (cerepro/checkpoints.py) ----------------------------------------------------------------
 

@@ -19,7 +19,7 @@ from cerepro.generators.base import Batch, Sequences, as_sequences
 from cerepro.models.common import Net
 from cerepro.models.lstm97 import frozen, frozen_batch
 from cerepro.models.lstm97 import kernel as lstm97_kernel
-from cerepro.protocols.common import DIVERGED, SUCCESS, Trial
+from cerepro.protocols.common import DIVERGED, SUCCESS, Trial, curve_block
 from cerepro.protocols.online import kernel
 from cerepro.protocols.online.settings import ERRORS, STOPS, OnlineRow
 
@@ -84,7 +84,7 @@ def run_trial(cfg: OnlineRow, seed: int, row_key: str, trial: int, progress: Cal
         seq_err = np.zeros(n)
         status, k = kernel.train_online(tr.step, tr.net, tr.ws, Sequences(*(a[:n] for a in block)), cfg.lr, rule, win, check,
                                         out_y, seq_err, *check_test)
-        errors.append(seq_err[:k].astype(np.float32))
+        errors.append(curve_block(seq_err[:k]))
         return status, k
 
     status, done = tr.run(train, DATA_BLOCK)
