@@ -25,11 +25,11 @@ VERDICTS = ("reproduced", "differs", "reduced scale", "not run", "no paper numbe
 
 
 def verdict(row: dict[str, Any]) -> tuple[str, str]:
-    """(verdict, detail) of one results row."""
+    """(verdict, detail) of one results row; a row below the spec's scale says so first, paper number or not."""
     ours_pct, paper_pct = to_float(row.get("success_pct")), to_float(row.get("paper_success_pct"))
     ours_seq, paper_seq = to_float(row.get("seq_mean")), to_float(row.get("paper_seq_mean"))
     if paper_pct is None and paper_seq is None:
-        return "no paper number", ""
+        return ("reduced scale" if row.get("scale") == "reduced" else "no paper number"), ""
     details, ok = [], True
     if paper_pct is not None and ours_pct is not None:
         details.append(f"success {ours_pct - paper_pct:+.0f} points")

@@ -42,6 +42,7 @@ def fixture_table(tmp_path):
         ({"success_pct": 0, "paper_success_pct": 100, "seq_mean": None, "paper_seq_mean": 100}, ("differs", "success -100 points; no successful trial")),
         ({"success_pct": 100, "paper_success_pct": 100, "seq_mean": 8000, "paper_seq_mean": 8440, "scale": "reduced"}, ("reduced scale", "success +0 points; sequences x0.95")),
         ({"success_pct": 50, "paper_success_pct": None, "seq_mean": 10, "paper_seq_mean": None}, ("no paper number", "")),
+        ({"success_pct": 0, "paper_success_pct": None, "seq_mean": None, "paper_seq_mean": None, "scale": "reduced"}, ("reduced scale", "")),
     ],
 )
 def test_verdicts(row, expected):
@@ -159,7 +160,7 @@ def test_comparison_and_run_tables_fit_the_terminal_with_every_row_name_and_verd
 
 
 def test_summary_counts_rows_without_paper_numbers_in_a_column_of_their_own(tmp_path):
-    base = {c: None for c in COLUMNS} | {"experiment": "xor", "model": "lstm97", "scale": "reduced", "variant": "paper",
+    base = {c: None for c in COLUMNS} | {"experiment": "xor", "model": "lstm97", "scale": "paper", "variant": "paper",
                                          "trials": 5, "successes": 0, "success_pct": 0.0}
     pd.DataFrame([base | {"row": f"lstm-T{t}"} for t in (20, 50, 100)], columns=COLUMNS).to_csv(tmp_path / "xor.csv", index=False)
     result = CliRunner().invoke(cli.main, ["compare", "--out", str(tmp_path)])
