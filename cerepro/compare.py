@@ -28,8 +28,6 @@ def verdict(row: dict[str, Any]) -> tuple[str, str]:
     """(verdict, detail) of one results row; a row below the spec's scale says so first, paper number or not."""
     ours_pct, paper_pct = to_float(row.get("success_pct")), to_float(row.get("paper_success_pct"))
     ours_seq, paper_seq = to_float(row.get("seq_mean")), to_float(row.get("paper_seq_mean"))
-    if paper_pct is None and paper_seq is None:
-        return ("reduced scale" if row.get("scale") == "reduced" else "no paper number"), ""
     details, ok = [], True
     if paper_pct is not None and ours_pct is not None:
         details.append(f"success {ours_pct - paper_pct:+.0f} points")
@@ -44,6 +42,8 @@ def verdict(row: dict[str, Any]) -> tuple[str, str]:
             ok &= 1.0 / SEQ_FACTOR <= ratio <= SEQ_FACTOR
     if row.get("scale") == "reduced":
         return "reduced scale", "; ".join(details)
+    if paper_pct is None and paper_seq is None:
+        return "no paper number", ""
     return ("reproduced" if ok else "differs"), "; ".join(details)
 
 
